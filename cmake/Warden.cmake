@@ -1,0 +1,31 @@
+# Helpers every folder uses: one library target per folder, one test binary per library.
+
+add_library(warden_warnings INTERFACE)
+target_compile_options(warden_warnings INTERFACE
+  -Wall -Wextra -Werror -Wnon-virtual-dtor -Wimplicit-fallthrough -Wformat=2)
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/version.h.in
+               ${PROJECT_BINARY_DIR}/generated/warden/version.h @ONLY)
+
+# warden_library(<name> SOURCES ... [DEPS ...]) -> target warden_<name>, alias warden::<name>.
+function(warden_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(warden_${name} STATIC ${ARG_SOURCES})
+  add_library(warden::${name} ALIAS warden_${name})
+  target_include_directories(warden_${name} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>)
+  target_link_libraries(warden_${name} PUBLIC ${ARG_DEPS} PRIVATE warden_warnings)
+endfunction()
+
+# warden_tests(<library> SOURCES ... [DEPS ...]) -> binary warden_<library>_tests under CTest.
+function(warden_tests library)
+  if(NOT WARDEN_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  set(target warden_${library}_tests)
+  add_executable(${target} ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE warden::${library} ${ARG_DEPS} GTest::gmock GTest::gtest_main
+                                          warden_warnings)
+  gtest_discover_tests(${target} TEST_PREFIX "${library}." DISCOVERY_TIMEOUT 60)
+endfunction()
