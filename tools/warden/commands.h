@@ -1,0 +1,12 @@
+// The subcommands of the `warden` CLI. Each registers itself on the app and reports its exit code
+// through `exitCode`; errors are one line on stderr, "warden <command>: <cause>".
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace warden::cli {
+
+// `warden custody-demo`: a simulated expert run that fails, and what the host takes back.
+void addCustodyDemo(CLI::App& app, int& exitCode);
+
+}  // namespace warden::cli
