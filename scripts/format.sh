@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Checks (--check, the default) or applies (--fix) the pinned .clang-format to every C++ file the
+# repository tracks or would track.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:---check}"
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.h' '*.cc')
+if ((${#files[@]} == 0)); then exit 0; fi
+case "$mode" in
+  --fix) clang-format -i "${files[@]}" ;;
+  --check)
+    if ! clang-format --dry-run --Werror "${files[@]}"; then
+      echo "format: run scripts/format.sh --fix" >&2
+      exit 1
+    fi
+    echo "format: ${#files[@]} files clean" ;;
+  *) echo "usage: scripts/format.sh [--check|--fix]" >&2; exit 2 ;;
+esac
