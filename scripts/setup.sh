@@ -10,6 +10,8 @@ packages=(
   libpcap-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # peers and oracles used by the tests
   tshark tcpdump
+  # captures other projects ship, read by the capture tests
+  golang-github-google-gopacket-dev python3-dpkt
 )
 
 missing=()

@@ -1,0 +1,59 @@
+// CaptureBuilder: what a format reader sees of the Capture it fills. Readers report problems
+// through stop(): strict mode turns the problem into the open() error, lenient mode records it and
+// keeps the frames read so far.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "capture/capture.h"
+
+namespace warden::capture {
+
+class CaptureBuilder {
+ public:
+  CaptureBuilder(Capture& capture, const OpenOptions& options)
+      : capture_(capture), options_(options) {}
+
+  std::span<const std::byte> data() const { return capture_.data_; }
+  const OpenOptions& options() const { return options_; }
+  std::size_t frameCount() const { return capture_.frames_.size(); }
+
+  void setFormat(Format format, std::string version) {
+    capture_.format_ = format;
+    capture_.version_ = std::move(version);
+  }
+  std::uint32_t addInterface(Interface interface) {
+    capture_.interfaces_.push_back(std::move(interface));
+    return static_cast<std::uint32_t>(capture_.interfaces_.size() - 1);
+  }
+  Interface& interface(std::uint32_t index) { return capture_.interfaces_[index]; }
+  std::size_t interfaceCount() const { return capture_.interfaces_.size(); }
+  void addFrame(const FrameRecord& record, std::string_view comment = {}) {
+    if (!comment.empty()) capture_.comments_.emplace(capture_.frames_.size(), comment);
+    capture_.frames_.push_back(record);
+  }
+  void reserveFrames(std::size_t n) { capture_.frames_.reserve(n); }
+  void addSectionComment(std::string_view comment) { capture_.sectionComments_.push_back(comment); }
+  // A non-fatal oddity (reading goes on in both modes).
+  void warn(Status status) { capture_.warnings_.push_back(std::move(status)); }
+
+  // A problem that ends reading: the error in strict mode, a warning (and ok) otherwise.
+  [[nodiscard]] Status stop(Status problem) {
+    if (options_.strict) return problem;
+    problem.addContext(fmt::format("stopped after frame {}", capture_.frames_.size()));
+    capture_.warnings_.push_back(std::move(problem));
+    return Status();
+  }
+
+ private:
+  Capture& capture_;
+  const OpenOptions& options_;
+};
+
+// One indexer per format; each expects the builder's data to start with its magic number.
+Status indexPcap(CaptureBuilder& builder);
+Status indexPcapng(CaptureBuilder& builder);
+Status indexNetmon(CaptureBuilder& builder);
+
+}  // namespace warden::capture

@@ -1,0 +1,197 @@
+// Capture writers: file output with short-write handling, pcap records, pcapng blocks.
+#include "capture/writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "base/bytes.h"
+
+namespace warden::capture {
+
+Result<FileOutput> FileOutput::create(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError("{}: cannot create: {}", path, std::strerror(errno));
+  return FileOutput(fd, path);
+}
+
+FileOutput::FileOutput(FileOutput&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      path_(std::move(other.path_)),
+      buffer_(std::move(other.buffer_)),
+      written_(other.written_) {}
+
+FileOutput& FileOutput::operator=(FileOutput&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
+    buffer_ = std::move(other.buffer_);
+    written_ = other.written_;
+  }
+  return *this;
+}
+
+FileOutput::~FileOutput() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status FileOutput::flush() {
+  if (fd_ < 0) return InvalidArgumentError("{}: already closed", path_);
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("{}: write of {} bytes at offset {} failed: {}", path_, buffer_.size() - done,
+                     written_ + done, std::strerror(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  written_ += done;
+  buffer_.clear();
+  return Status();
+}
+
+Status FileOutput::close() {
+  if (fd_ < 0) return Status();
+  Status flushed = flush();
+  int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0 && flushed.ok() && errno != EINTR) {
+    return IoError("{}: close failed: {}", path_, std::strerror(errno));
+  }
+  return flushed;
+}
+
+namespace {
+
+std::uint32_t wireLengthOf(const OutputFrame& frame) {
+  return frame.wireLength != 0 ? frame.wireLength : static_cast<std::uint32_t>(frame.bytes.size());
+}
+
+// Floor division, so frames before 1970 still get a non-negative fraction.
+std::pair<std::int64_t, std::int64_t> splitNanoseconds(std::int64_t ns) {
+  std::int64_t seconds = ns / 1'000'000'000;
+  std::int64_t fraction = ns % 1'000'000'000;
+  if (fraction < 0) {
+    fraction += 1'000'000'000;
+    --seconds;
+  }
+  return {seconds, fraction};
+}
+
+// Writes one pcapng block: type, total length, body (written by `body`), total length again.
+template <typename Body>
+Status writeBlock(FileOutput& out, std::uint32_t type, Body&& body) {
+  ByteWriter w(out.buffer());
+  w.u32le(type);
+  w.u32le(0);  // patched below
+  body(w);
+  w.alignTo(4);
+  w.u32le(0);
+  auto length = static_cast<std::uint32_t>(w.offset());
+  w.patch<std::uint32_t>(4, length, Endian::kLittle);
+  w.patch<std::uint32_t>(length - 4, length, Endian::kLittle);
+  WARDEN_TRY(w.finish());
+  return out.flushIfFull();
+}
+
+void option(ByteWriter& w, std::uint16_t code, std::span<const std::byte> value) {
+  w.u16le(code);
+  w.u16le(static_cast<std::uint16_t>(value.size()));
+  w.bytes(value);
+  w.alignTo(4);
+}
+void option(ByteWriter& w, std::uint16_t code, std::string_view text) {
+  option(w, code, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+}  // namespace
+
+Result<PcapWriter> PcapWriter::create(const std::string& path, std::uint16_t linkType,
+                                      std::uint32_t snaplen, bool nanoseconds) {
+  WARDEN_ASSIGN_OR_RETURN(FileOutput out, FileOutput::create(path));
+  ByteWriter w(out.buffer());
+  w.u32le(nanoseconds ? 0xa1b23c4d : 0xa1b2c3d4);
+  w.u16le(2);
+  w.u16le(4);
+  w.u32le(0);  // thiszone
+  w.u32le(0);  // sigfigs
+  w.u32le(snaplen);
+  w.u32le(linkType);
+  WARDEN_TRY(w.finish());
+  return PcapWriter(std::move(out), nanoseconds);
+}
+
+Status PcapWriter::write(const OutputFrame& frame) {
+  auto [seconds, fraction] = splitNanoseconds(frame.timestampNs);
+  if (seconds < 0 || seconds > UINT32_MAX) {
+    return InvalidArgumentError("{}: timestamp {} ns does not fit a pcap record", out_.path(),
+                                frame.timestampNs);
+  }
+  ByteWriter w(out_.buffer());
+  w.u32le(static_cast<std::uint32_t>(seconds));
+  w.u32le(static_cast<std::uint32_t>(nanoseconds_ ? fraction : fraction / 1000));
+  w.u32le(static_cast<std::uint32_t>(frame.bytes.size()));
+  w.u32le(wireLengthOf(frame));
+  w.bytes(frame.bytes);
+  WARDEN_TRY(w.finish());
+  return out_.flushIfFull();
+}
+
+Result<PcapngWriter> PcapngWriter::create(const std::string& path, std::string_view application) {
+  WARDEN_ASSIGN_OR_RETURN(FileOutput out, FileOutput::create(path));
+  WARDEN_TRY(writeBlock(out, 0x0a0d0d0a, [&](ByteWriter& w) {
+    w.u32le(0x1a2b3c4d);
+    w.u16le(1);
+    w.u16le(0);
+    w.u64le(~std::uint64_t{0});  // section length not given
+    option(w, 4, application);   // shb_userappl
+    w.u32le(0);                  // opt_endofopt
+  }));
+  return PcapngWriter(std::move(out));
+}
+
+Result<std::uint32_t> PcapngWriter::addInterface(std::uint16_t linkType, std::uint32_t snaplen,
+                                                 std::string_view name) {
+  WARDEN_TRY(writeBlock(out_, 1, [&](ByteWriter& w) {
+    w.u16le(linkType);
+    w.u16le(0);
+    w.u32le(snaplen);
+    if (!name.empty()) option(w, 2, name);  // if_name
+    const std::byte nanoseconds[] = {std::byte{9}};
+    option(w, 9, nanoseconds);  // if_tsresol: 10^-9
+    w.u32le(0);
+  }));
+  return interfaces_++;
+}
+
+Status PcapngWriter::write(const OutputFrame& frame) {
+  if (frame.interface >= interfaces_) {
+    return InvalidArgumentError("{}: frame for interface {}, but {} were added", out_.path(),
+                                frame.interface, interfaces_);
+  }
+  if (frame.comment.size() > 0xffff) {
+    return InvalidArgumentError("{}: a comment of {} bytes does not fit one option", out_.path(),
+                                frame.comment.size());
+  }
+  auto units = static_cast<std::uint64_t>(frame.timestampNs);
+  return writeBlock(out_, 6, [&](ByteWriter& w) {
+    w.u32le(frame.interface);
+    w.u32le(static_cast<std::uint32_t>(units >> 32));
+    w.u32le(static_cast<std::uint32_t>(units));
+    w.u32le(static_cast<std::uint32_t>(frame.bytes.size()));
+    w.u32le(wireLengthOf(frame));
+    w.bytes(frame.bytes);
+    w.alignTo(4);
+    if (!frame.comment.empty()) {
+      option(w, 1, frame.comment);  // opt_comment
+      w.u32le(0);
+    }
+  });
+}
+
+}  // namespace warden::capture

@@ -1,0 +1,84 @@
+// Capture writers: pcap (microsecond or nanosecond) and pcapng (nanosecond interfaces, per-frame
+// comments). Both write through a buffer to a file descriptor they own; fd() lets an owner register
+// the descriptor with its ledger, and close() reports a failed final write.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace warden::capture {
+
+struct OutputFrame {
+  std::int64_t timestampNs = 0;
+  std::uint32_t wireLength = 0;  // 0: same as bytes.size()
+  std::span<const std::byte> bytes;
+  std::uint32_t interface = 0;  // pcapng: an id from addInterface()
+  std::string_view comment;     // pcapng: written as opt_comment
+};
+
+// A file written through a buffer.
+class FileOutput {
+ public:
+  static Result<FileOutput> create(const std::string& path);
+  FileOutput(FileOutput&& other) noexcept;
+  FileOutput& operator=(FileOutput&& other) noexcept;
+  FileOutput(const FileOutput&) = delete;
+  FileOutput& operator=(const FileOutput&) = delete;
+  // Closes without reporting; call close() to learn whether the data reached the file.
+  ~FileOutput();
+
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  std::vector<std::byte>& buffer() { return buffer_; }
+  std::uint64_t bytesWritten() const { return written_ + buffer_.size(); }
+  // Writes the buffer out once it holds more than a megabyte.
+  Status flushIfFull() { return buffer_.size() >= (1u << 20) ? flush() : Status(); }
+  Status flush();
+  Status close();
+
+ private:
+  FileOutput(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::string path_;
+  std::vector<std::byte> buffer_;
+  std::uint64_t written_ = 0;
+};
+
+class PcapWriter {
+ public:
+  static Result<PcapWriter> create(const std::string& path, std::uint16_t linkType,
+                                   std::uint32_t snaplen = 262144, bool nanoseconds = true);
+  Status write(const OutputFrame& frame);
+  Status close() { return out_.close(); }
+  int fd() const { return out_.fd(); }
+
+ private:
+  PcapWriter(FileOutput out, bool nanoseconds) : out_(std::move(out)), nanoseconds_(nanoseconds) {}
+  FileOutput out_;
+  bool nanoseconds_;
+};
+
+class PcapngWriter {
+ public:
+  // Writes the section header (shb_userappl = `application`).
+  static Result<PcapngWriter> create(const std::string& path,
+                                     std::string_view application = "warden");
+  // An interface with nanosecond timestamps; returns its id for OutputFrame::interface.
+  Result<std::uint32_t> addInterface(std::uint16_t linkType, std::uint32_t snaplen = 262144,
+                                     std::string_view name = {});
+  Status write(const OutputFrame& frame);
+  Status close() { return out_.close(); }
+  int fd() const { return out_.fd(); }
+
+ private:
+  explicit PcapngWriter(FileOutput out) : out_(std::move(out)) {}
+  FileOutput out_;
+  std::uint32_t interfaces_ = 0;
+};
+
+}  // namespace warden::capture

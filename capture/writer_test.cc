@@ -1,0 +1,74 @@
+// Writers on their own: what they write reads back through our reader, and misuse is refused.
+#include "capture/writer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "capture/capture.h"
+
+namespace warden::capture {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string tempFile(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("warden-writer-" + name)).string();
+}
+
+TEST(PcapngWriter, WritesInterfacesFramesAndCommentsThatReadBack) {
+  std::string path = tempFile("a.pcapng");
+  std::vector<std::byte> a(61, std::byte{7}), b(1, std::byte{9});
+  {
+    Result<PcapngWriter> w = PcapngWriter::create(path);
+    ASSERT_TRUE(w.ok());
+    EXPECT_EQ(*w->addInterface(link::kEthernet, 65535, "eth0"), 0u);
+    EXPECT_EQ(*w->addInterface(link::kRaw), 1u);
+    ASSERT_TRUE(w->write({1'700'000'000'123'456'789, 100, a, 0, "coalesced from 3, 4, 5"}).ok());
+    ASSERT_TRUE(w->write({5, 0, b, 1, ""}).ok());
+    Status bad = w->write({5, 0, b, 2, ""});
+    EXPECT_EQ(bad.code(), Code::kInvalidArgument);
+    EXPECT_THAT(bad.message(), HasSubstr("frame for interface 2, but 2 were added"));
+    ASSERT_TRUE(w->close().ok());
+    EXPECT_TRUE(w->close().ok()) << "closing twice is harmless";
+  }
+  Result<Capture> c = Capture::open(path, OpenOptions{.strict = true});
+  ASSERT_TRUE(c.ok()) << c.status().toString();
+  ASSERT_EQ(c->frameCount(), 2u);
+  EXPECT_EQ(c->interfaces()[0].name, "eth0");
+  EXPECT_EQ(c->interfaces()[0].timestampResolution, "1e-9");
+  EXPECT_EQ(c->frame(0).timestampNs, 1'700'000'000'123'456'789);
+  EXPECT_EQ(c->frame(0).wireLength, 100u);
+  EXPECT_EQ(c->frame(0).capturedLength, 61u);
+  EXPECT_EQ(c->frame(0).comment, "coalesced from 3, 4, 5");
+  EXPECT_EQ(c->frame(1).linkType, link::kRaw);
+  EXPECT_EQ(c->frame(1).wireLength, 1u) << "0 means the captured length";
+  std::filesystem::remove(path);
+}
+
+TEST(PcapWriter, MicrosecondFilesRoundTimestampsDown) {
+  std::string path = tempFile("b.pcap");
+  std::vector<std::byte> a(20, std::byte{1});
+  {
+    Result<PcapWriter> w = PcapWriter::create(path, link::kEthernet, 65535, /*nanoseconds=*/false);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->write({1'000'000'000'999'999'999, 0, a, 0, {}}).ok());
+    EXPECT_EQ(w->write({-5, 0, a, 0, {}}).code(), Code::kInvalidArgument);
+    ASSERT_TRUE(w->close().ok());
+  }
+  Result<Capture> c = Capture::open(path, OpenOptions{.strict = true});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->interfaces()[0].timestampResolution, "1e-6");
+  EXPECT_EQ(c->frame(0).timestampNs, 1'000'000'000'999'999'000);
+  std::filesystem::remove(path);
+}
+
+TEST(FileOutput, UnwritablePathIsAnIoError) {
+  Result<FileOutput> out = FileOutput::create("/nonexistent-dir/x.pcap");
+  EXPECT_EQ(out.status().code(), Code::kIoError);
+  EXPECT_THAT(out.status().message(), HasSubstr("/nonexistent-dir/x.pcap: cannot create"));
+}
+
+}  // namespace
+}  // namespace warden::capture
