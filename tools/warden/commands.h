@@ -9,4 +9,7 @@ namespace warden::cli {
 // `warden custody-demo`: a simulated expert run that fails, and what the host takes back.
 void addCustodyDemo(CLI::App& app, int& exitCode);
 
+// `warden info FILE`: format, interfaces, frames, time span and bytes of a capture.
+void addInfo(CLI::App& app, int& exitCode);
+
 }  // namespace warden::cli

@@ -14,8 +14,9 @@ int main(int argc, char** argv) {
                                                 warden::kCompiler, warden::kBuildType));
   app.require_subcommand(1);
   int exitCode = 0;
+  warden::cli::addInfo(app, exitCode);
   warden::cli::addCustodyDemo(app, exitCode);
-  // info, run, experts, coalesce, idl, rpc join here as their issues land.
+  // run, experts, coalesce, idl, rpc join here as their issues land.
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
