@@ -11,6 +11,7 @@
 #include <string>
 
 #include "capture/capture.h"
+#include "decode/decoder.h"
 #include "tools/warden/commands.h"
 
 namespace warden::cli {
@@ -43,6 +44,13 @@ std::string utcTime(std::int64_t ns) {
 
 std::string seconds(std::int64_t ns) {
   return fmt::format("{:.9f}", static_cast<double>(ns) / 1e9);
+}
+
+// Source and destination as a frame list shows them: IP addresses, else MAC addresses.
+std::pair<std::string, std::string> endpoints(const decode::DecodedFrame& d) {
+  if (d.ipVersion != 0) return {d.ipSrc().toString(), d.ipDst().toString()};
+  if (d.hasEthernet) return {decode::macToString(d.ethSrc), decode::macToString(d.ethDst)};
+  return {"", ""};
 }
 
 int runInfo(const InfoOptions& options) {
@@ -125,13 +133,22 @@ int runInfo(const InfoOptions& options) {
   for (std::string_view comment : c.sectionComments()) fmt::print("Comment:     {}\n", comment);
   for (const Status& w : c.warnings()) fmt::print("Warning:     {}\n", w.toString());
   if (options.frames) {
-    fmt::print("\n{:>8}  {:>14}  {:>6}  {:>6}  {:>5}  {}\n", "frame", "time (s)", "length", "capt",
-               "iface", "link type");
+    fmt::print("\n{:>8}  {:>14}  {:<39}  {:<39}  {:>6}  {}\n", "frame", "time (s)", "source",
+               "destination", "length", "protocols");
+    decode::DecodedFrame d;
     for (std::size_t i = 0; i < c.frameCount(); ++i) {
       capture::Frame f = c.frame(i);
-      fmt::print("{:>8}  {:>14}  {:>6}  {:>6}  {:>5}  {}{}{}\n", f.number,
-                 seconds(f.timestampNs - first), f.wireLength, f.capturedLength, f.interface,
-                 capture::linkTypeName(f.linkType), f.comment.empty() ? "" : "  # ", f.comment);
+      decode::decodeFrame(f.bytes, f.linkType, f.wireLength, d);
+      auto [src, dst] = endpoints(d);
+      std::string note;
+      if (d.malformed.present) {
+        note =
+            fmt::format("  [malformed {} at offset {}: {}]", decode::layerName(d.malformed.layer),
+                        d.malformed.offset, d.malformed.reason);
+      }
+      if (!f.comment.empty()) note += fmt::format("  # {}", f.comment);
+      fmt::print("{:>8}  {:>14}  {:<39}  {:<39}  {:>6}  {}{}\n", f.number,
+                 seconds(f.timestampNs - first), src, dst, f.wireLength, d.protocols(), note);
     }
   }
   return 0;
