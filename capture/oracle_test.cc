@@ -6,7 +6,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <charconv>
 #include <filesystem>
 #include <sstream>
 
@@ -19,74 +18,10 @@ namespace {
 using testing::run;
 using testing::shellQuote;
 
-struct TsharkFrame {
-  std::int64_t timestampNs;
-  std::uint32_t wireLength;
-  std::uint32_t capturedLength;
-};
-
-// tshark's packet rows. Wireshark 4.0 also numbers pcapng records that are not packets (custom
-// blocks) as frames; they have no encapsulation type and are left out, as capinfos leaves them out
-// of its count. A packet without a timestamp (a simple packet block) prints an empty time: 0 here,
-// as in our reader.
-//
-// "1700000000.123456789" -> ns. tshark prints nine fraction digits for every file format.
-std::int64_t parseEpoch(std::string_view text) {
-  bool negative = !text.empty() && text[0] == '-';
-  if (negative) text.remove_prefix(1);
-  auto dot = text.find('.');
-  std::int64_t seconds = 0, fraction = 0;
-  std::from_chars(text.data(), text.data() + (dot == std::string_view::npos ? text.size() : dot),
-                  seconds);
-  if (dot != std::string_view::npos) {
-    std::string digits(text.substr(dot + 1));
-    digits.resize(9, '0');
-    std::from_chars(digits.data(), digits.data() + 9, fraction);
-  }
-  std::int64_t ns = seconds * 1'000'000'000 + fraction;
-  return negative ? -ns : ns;
-}
-
-std::vector<TsharkFrame> tsharkFrames(const std::string& path) {
-  Result<testing::CommandResult> r =
-      run("tshark -n -r " + shellQuote(path) +
-          " -T fields -E separator=, -e frame.encap_type -e frame.time_epoch -e frame.len "
-          "-e frame.cap_len");
-  std::vector<TsharkFrame> frames;
-  if (!r.ok()) return frames;
-  std::istringstream lines(r->out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::vector<std::string> f;
-    std::istringstream fields(line);
-    std::string field;
-    while (std::getline(fields, field, ',')) f.push_back(field);
-    if (f.size() != 4 || f[0].empty()) continue;
-    frames.push_back({parseEpoch(f[1]), static_cast<std::uint32_t>(std::stoul(f[2])),
-                      static_cast<std::uint32_t>(std::stoul(f[3]))});
-  }
-  return frames;
-}
-
-struct CapinfosCount {
-  bool error;
-  std::size_t packets;  // read before the error, when there is one
-};
-
-CapinfosCount capinfosCount(const std::string& path) {
-  Result<testing::CommandResult> r =
-      run("capinfos -c -M " + shellQuote(path), testing::Stderr::kMerge);
-  CapinfosCount count{true, 0};
-  if (!r.ok()) return count;
-  const std::string& out = r->out;
-  if (auto after = out.find("after reading "); after != std::string::npos) {
-    count = {true, std::stoul(out.substr(after + 14))};
-  } else if (auto at = out.find("Number of packets:");
-             at != std::string::npos && r->exitCode == 0) {
-    count = {false, std::stoul(out.substr(at + 18))};
-  }
-  return count;
-}
+using testing::capinfosCount;
+using testing::CapinfosCount;
+using testing::TsharkFrame;
+using testing::tsharkFrames;
 
 std::string testName(const ::testing::TestParamInfo<std::string>& info) {
   std::filesystem::path p(info.param);

@@ -164,7 +164,8 @@ class Decoder {
     std::uint8_t family = static_cast<std::uint8_t>(bytes_[offset]);
     push(Layer::kNflog, offset, 4);
     std::size_t pos = offset + 4;
-    while (size() - pos >= 4) {
+    // A TLV's padding may reach past the frame: test pos < size() before subtracting.
+    while (pos < size() && size() - pos >= 4) {
       ByteReader r = at(pos, Endian::kLittle);
       std::uint16_t length = *r.u16();
       std::uint16_t type = *r.u16() & 0x7fff;

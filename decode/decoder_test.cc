@@ -130,6 +130,14 @@ TEST(Decoder, LinuxCookedLoopbackAndUnknownLinkTypes) {
   EXPECT_EQ(d.protocols(), "data");
 }
 
+// Found by fuzz_pcap: a TLV whose padding runs past the frame made the loop read beyond it.
+TEST(Decoder, NflogTlvPaddingPastTheFrameStopsCleanly) {
+  auto frame = hex("02000000 0500 0100 41");  // one 5-byte TLV, padded to 8 past a 9-byte frame
+  DecodedFrame d;
+  decodeFrame(frame, 239, static_cast<std::uint32_t>(frame.size()), d);
+  EXPECT_EQ(d.protocols(), "nflog");
+}
+
 TEST(Decoder, BadIpv4HeaderLengthIsMalformedAtItsOffset) {
   auto frame = hex("001122334455 66778899aabb 0800 4f000014 0000 0000 4006 0000 0a000001 0a000002");
   DecodedFrame d;

@@ -251,10 +251,6 @@ Result<DisplayFilter> DisplayFilter::parse(std::string_view text) {
   DisplayFilter filter;
   filter.text_ = std::string(text);
   WARDEN_TRY(FilterParser(filter.text_, filter).run());
-  // String values were built in place; point their views at the node's own storage.
-  for (Node& node : filter.nodes_) {
-    if (node.field && node.field->type == FieldType::kString) node.value.text = node.text;
-  }
   return filter;
 }
 
@@ -267,7 +263,7 @@ bool DisplayFilter::compare(const Node& node, const FieldValue& value) const {
       order = value.number < want.number ? -1 : value.number > want.number ? 1 : 0;
       break;
     case FieldType::kString:
-      order = value.text.compare(want.text);
+      order = value.text.compare(node.text);
       break;
     case FieldType::kMac:
       order = value.mac == want.mac ? 0 : 1;

@@ -40,7 +40,7 @@ class DisplayFilter {
     Layer layer = Layer::kData;  // kProtocol
     FieldValue value;
     int prefixBits = -1;  // addresses: CIDR prefix, -1 for an exact address
-    std::string text;     // string values (FieldValue::text views into it)
+    std::string text;     // the value of a string comparison (value.text stays empty)
   };
   friend class FilterParser;
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -55,8 +56,9 @@ TEST(DisplayFilter, DepthAndLengthAreBounded) {
 }
 
 DecodedFrame tcpFrame() {
-  // IPv4 10.0.0.1:54321 -> 10.0.0.2:80, ACK|PSH, 4 payload bytes.
-  const unsigned char bytes[] = {
+  // IPv4 10.0.0.1:54321 -> 10.0.0.2:80, ACK|PSH, 4 payload bytes. Static: the decoded frame keeps
+  // views into the bytes (the HTTP method).
+  static const unsigned char bytes[] = {
       0x45, 0,  0, 44, 0, 1, 0x40, 0, 64, 6, 0,    0,    10,   0, 0, 1, 10, 0, 0,   2,   0xd4, 0x31,
       0,    80, 0, 0,  0, 1, 0,    0, 0,  2, 0x50, 0x18, 0x10, 0, 0, 0, 0,  0, 'G', 'E', 'T',  ' '};
   DecodedFrame d;
@@ -68,6 +70,17 @@ bool matches(const std::string& text, const DecodedFrame& d) {
   Result<DisplayFilter> f = DisplayFilter::parse(text);
   EXPECT_TRUE(f.ok()) << text << ": " << f.status().toString();
   return f.ok() && f->matches(d);
+}
+
+TEST(DisplayFilter, CopiesAreIndependentOfTheOriginal) {
+  DecodedFrame d = tcpFrame();
+  std::optional<DisplayFilter> copy;
+  {
+    Result<DisplayFilter> original = DisplayFilter::parse("http.request.method == \"GET\"");
+    ASSERT_TRUE(original.ok());
+    copy = *original;
+  }
+  EXPECT_TRUE(copy->matches(d));
 }
 
 TEST(DisplayFilter, OperatorsFollowWiresharkSemantics) {

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 namespace warden::testing {
 
@@ -74,6 +76,72 @@ std::string makeTempDir(const std::string& prefix) {
   std::string path = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (mkdtemp(path.data()) == nullptr) return {};
   return path;
+}
+
+std::int64_t parseEpoch(std::string_view text) {
+  bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  auto dot = text.find('.');
+  std::int64_t seconds = 0, fraction = 0;
+  std::from_chars(text.data(), text.data() + (dot == std::string_view::npos ? text.size() : dot),
+                  seconds);
+  if (dot != std::string_view::npos) {
+    std::string digits(text.substr(dot + 1));
+    digits.resize(9, '0');
+    std::from_chars(digits.data(), digits.data() + 9, fraction);
+  }
+  std::int64_t ns = seconds * 1'000'000'000 + fraction;
+  return negative ? -ns : ns;
+}
+
+std::vector<TsharkFrame> tsharkFrames(const std::string& path) {
+  Result<CommandResult> r =
+      run("tshark -n -r " + shellQuote(path) +
+          " -T fields -E separator=, -e frame.encap_type -e frame.time_epoch -e frame.len "
+          "-e frame.cap_len");
+  std::vector<TsharkFrame> frames;
+  if (!r.ok()) return frames;
+  std::istringstream lines(r->out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    std::string field;
+    while (std::getline(fields, field, ',')) f.push_back(field);
+    if (f.size() != 4 || f[0].empty()) continue;
+    frames.push_back({parseEpoch(f[1]), static_cast<std::uint32_t>(std::stoul(f[2])),
+                      static_cast<std::uint32_t>(std::stoul(f[3]))});
+  }
+  return frames;
+}
+
+CapinfosCount capinfosCount(const std::string& path) {
+  Result<CommandResult> r = run("capinfos -c -M " + shellQuote(path), Stderr::kMerge);
+  CapinfosCount count{true, 0};
+  if (!r.ok()) return count;
+  const std::string& out = r->out;
+  if (auto after = out.find("after reading "); after != std::string::npos) {
+    count = {true, std::stoul(out.substr(after + 14))};
+  } else if (auto at = out.find("Number of packets:");
+             at != std::string::npos && r->exitCode == 0) {
+    count = {false, std::stoul(out.substr(at + 18))};
+  }
+  return count;
+}
+
+Status recordLoopback(const std::string& dir) {
+  Result<CommandResult> r =
+      run("bash " + shellQuote(std::string(WARDEN_SOURCE_DIR) + "/testsupport/record_loopback.sh") +
+              " " + shellQuote(dir),
+          Stderr::kMerge);
+  if (!r.ok()) return r.status();
+  if (r->exitCode != 0) {
+    return UnsupportedError(
+        "recording loopback traffic failed (exit {}; root and tcpdump are "
+        "needed): {}",
+        r->exitCode, r->out);
+  }
+  return Status();
 }
 
 }  // namespace warden::testing

@@ -2,7 +2,9 @@
 // the real captures tests compare on. Nothing here is used outside tests.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -34,5 +36,29 @@ std::vector<std::string> realCaptures();
 
 // A fresh empty directory under the system temp folder (removed by the caller if wanted).
 std::string makeTempDir(const std::string& prefix);
+
+// One packet as tshark shows it.
+struct TsharkFrame {
+  std::int64_t timestampNs;
+  std::uint32_t wireLength;
+  std::uint32_t capturedLength;
+};
+// tshark's packet rows. Wireshark 4.0 also numbers pcapng records that are not packets (custom
+// blocks) as frames; they have no encapsulation type and are left out, as capinfos leaves them out
+// of its count. A packet without a timestamp (a simple packet block) prints an empty time: 0 here.
+std::vector<TsharkFrame> tsharkFrames(const std::string& path);
+
+// "1700000000.123456789" -> ns, as tshark prints epoch times.
+std::int64_t parseEpoch(std::string_view text);
+
+struct CapinfosCount {
+  bool error;
+  std::size_t packets;  // read before the error, when there is one
+};
+CapinfosCount capinfosCount(const std::string& path);
+
+// Records real loopback traffic (testsupport/record_loopback.sh) into `dir`: http.pcap,
+// frag.pcap, dns.pcap. Fails when not root or a tool is missing.
+Status recordLoopback(const std::string& dir);
 
 }  // namespace warden::testing

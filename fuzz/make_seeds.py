@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Writes the small seed corpora for the fuzzers (committed under fuzz/corpus/).
+
+The frames are hand-made (the same shapes as decode/decoder_test.cc); the NetMon seed is made from
+the pcap seed with editcap. Seeds omit the magic number the fuzzer itself prepends.
+"""
+import os
+import struct
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+FRAMES = {  # name: (link type, hex)
+    "vlan_tcp_syn": (1, "001122334455 66778899aabb 8100 0064 0800 4500003c 1c46 4000 4006 0000 "
+                        "0a000001 0a000002 d431 0050 00000064 00000000 a002 faf0 0000 0000 "
+                        "020405b4 0402 080a 00001000 00000000 01 030307"),
+    "ipv6_dns": (229, "60000000 0031 00 40 20010db8000000000000000000000001 "
+                      "20010db8000000000000000000000002 3c00 0000 00000000 1100 0000 00000000 "
+                      "c350 0035 0021 0000 abcd 0100 0001 0000 0000 0000 "
+                      "076578616d706c6503636f6d00 0001 0001"),
+    "icmp_error": (228, "45000038 0000 0000 4001 0000 0a000002 0a000001 0303 0000 00000000 "
+                        "4500001c 1234 0000 4011 0000 0a000001 0a000002 0035 7f6f 0008 0000"),
+    "sll_icmp": (113, "0000 0304 0006 000000000000 0000 0800 45000020 0000 0000 4001 0000 "
+                      "7f000001 7f000001 0800f7ff 00000000 00000000 00000000"),
+    "fragment": (228, "45000020 0001 00b9 4011 0000 c0a80001 c0a80002 0102030405060708 090a0b0c"),
+}
+
+
+def frame(name):
+    link, text = FRAMES[name]
+    return link, bytes.fromhex(text.replace(" ", ""))
+
+
+def write(folder, name, data):
+    os.makedirs(os.path.join(HERE, "corpus", folder), exist_ok=True)
+    with open(os.path.join(HERE, "corpus", folder, name), "wb") as f:
+        f.write(data)
+
+
+def pcap(frames, link):
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, link)
+    for i, data in enumerate(frames):
+        out += struct.pack("<IIII", 1700000000 + i, 1000 * i, len(data), len(data)) + data
+    return out
+
+
+def block(kind, body):
+    body += b"\0" * (-len(body) % 4)
+    length = len(body) + 12
+    return struct.pack("<II", kind, length) + body + struct.pack("<I", length)
+
+
+def option(code, value):
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def pcapng():
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + option(1, b"seed") + b"\0" * 4)
+    out += block(1, struct.pack("<HHI", 1, 0, 65535) + option(2, b"eth0") + option(9, b"\x09") + b"\0" * 4)
+    out += block(1, struct.pack("<HHI", 229, 0, 0) + b"\0" * 4)
+    _, eth = frame("vlan_tcp_syn")
+    _, v6 = frame("ipv6_dns")
+    out += block(6, struct.pack("<IIIII", 0, 1, 2, len(eth), len(eth)) + eth + b"\0" * (-len(eth) % 4)
+                 + option(1, b"a comment") + b"\0" * 4)
+    out += block(6, struct.pack("<IIIII", 1, 1, 3, len(v6), len(v6)) + v6)
+    out += block(3, struct.pack("<I", len(eth)) + eth)
+    out += block(0x40000BAD, struct.pack("<I", 32473) + b"custom")
+    return out
+
+
+def main():
+    for name, (link, data) in ((n, frame(n)) for n in FRAMES):
+        link_index = [0, 1, 101, 108, 113, 228, 229, 239, 276].index(link)
+        write("decode", name, bytes([link_index]) + data)
+    _, eth = frame("vlan_tcp_syn")
+    classic = pcap([eth, eth[:40]], 1)
+    write("pcap", "two_frames", b"\0" + classic[4:])
+    write("pcap", "nanosecond", b"\x02" + classic[4:])
+    write("pcapng", "sections_and_blocks", pcapng()[4:])
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in.pcap"), os.path.join(tmp, "out.cap")
+        open(src, "wb").write(classic)
+        subprocess.run(["editcap", "-F", "netmon2", src, dst], check=True)
+        write("netmon", "from_editcap", open(dst, "rb").read()[4:])
+    for i, text in enumerate(["tcp.port == 80 && ip.src == 10.0.0.0/8",
+                              "!(udp) or dns.qry.name == \"example.com\"",
+                              "tcp.flags.syn == 1 and tcp.window_size_value < 1000",
+                              "eth.src == 00:11:22:33:44:55 || ipv6.addr == 2001:db8::/32"]):
+        write("display_filter", f"expression{i}", text.encode())
+
+
+if __name__ == "__main__":
+    main()
