@@ -51,6 +51,12 @@ class CaptureBuilder {
   const OpenOptions& options_;
 };
 
+// Nanoseconds computed in 128 bits, saturated to int64: hostile headers must not overflow.
+inline std::int64_t saturatedNanoseconds(__int128 ns) {
+  constexpr __int128 kMax = INT64_MAX, kMin = INT64_MIN;
+  return static_cast<std::int64_t>(ns > kMax ? kMax : ns < kMin ? kMin : ns);
+}
+
 // One indexer per format; each expects the builder's data to start with its magic number.
 Status indexPcap(CaptureBuilder& builder);
 Status indexPcapng(CaptureBuilder& builder);

@@ -377,5 +377,67 @@ TEST(Pcapng, BadByteOrderMagicAndMissingSectionHeader) {
               HasSubstr("byte-order magic 1a2b3c99 is neither"));
 }
 
+// NetMon 2.0 bytes: 128-byte header, records, frame table.
+std::vector<std::byte> netmonFile(std::uint16_t year,
+                                  const std::vector<std::vector<std::byte>>& frames,
+                                  std::uint32_t tableOffsetOverride = 0) {
+  std::vector<std::byte> out(128);
+  std::vector<std::uint32_t> offsets;
+  ByteWriter w(out);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    offsets.push_back(static_cast<std::uint32_t>(128 + w.offset()));
+    w.u64le(1000 * i);  // microseconds since the start
+    w.u32le(static_cast<std::uint32_t>(frames[i].size()));
+    w.u32le(static_cast<std::uint32_t>(frames[i].size()));
+    w.bytes(frames[i]);
+  }
+  auto table = static_cast<std::uint32_t>(out.size());
+  for (std::uint32_t o : offsets) w.u32le(o);
+  EXPECT_TRUE(w.finish().ok());
+  std::vector<std::byte> header;
+  ByteWriter h(header);
+  h.bytes(std::string_view("GMBU"));
+  h.u8(0);     // minor
+  h.u8(2);     // major
+  h.u16le(1);  // Ethernet
+  for (std::uint16_t v : {year, std::uint16_t{1}, std::uint16_t{0}, std::uint16_t{2},
+                          std::uint16_t{3}, std::uint16_t{4}, std::uint16_t{5}, std::uint16_t{6}}) {
+    h.u16le(v);
+  }
+  h.u32le(tableOffsetOverride ? tableOffsetOverride : table);
+  h.u32le(static_cast<std::uint32_t>(offsets.size() * 4));
+  std::memcpy(out.data(), header.data(), header.size());
+  return out;
+}
+
+TEST(Netmon, ReadsFramesThroughTheFrameTable) {
+  auto a = payload(60, 1), b = payload(70, 2);
+  auto file = netmonFile(2024, {a, b});
+  Result<Capture> c = openBytes(file, true);
+  ASSERT_TRUE(c.ok()) << c.status().toString();
+  EXPECT_EQ(c->format(), Format::kNetmon);
+  EXPECT_EQ(c->version(), "2.0");
+  ASSERT_EQ(c->frameCount(), 2u);
+  EXPECT_EQ(c->frame(1).timestampNs - c->frame(0).timestampNs, 1'000'000) << "1000 us apart";
+  auto bytes = c->frame(1).bytes;
+  EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), b.begin(), b.end()));
+}
+
+// Found by fuzz_netmon: an absurd start year overflowed the nanosecond arithmetic.
+TEST(Netmon, AbsurdStartTimeSaturatesInsteadOfOverflowing) {
+  auto file = netmonFile(65535, {payload(20, 0)});
+  Result<Capture> c = openBytes(file, true);
+  ASSERT_TRUE(c.ok()) << c.status().toString();
+  EXPECT_EQ(c->frameCount(), 1u);
+}
+
+TEST(Netmon, FrameTablePastTheEndIsNamed) {
+  auto file = netmonFile(2024, {payload(20, 0)}, /*tableOffsetOverride=*/100000);
+  Result<Capture> c = openBytes(file, true);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kTruncated);
+  EXPECT_THAT(c.status().message(), HasSubstr("netmon frame table at offset 100000"));
+}
+
 }  // namespace
 }  // namespace warden::capture

@@ -80,8 +80,9 @@ Status indexNetmon(CaptureBuilder& builder) {
   tm.tm_min = minute;
   tm.tm_sec = second;
   tm.tm_isdst = -1;
-  std::int64_t startNs = static_cast<std::int64_t>(std::mktime(&tm)) * 1'000'000'000 +
-                         std::int64_t{millisecond} * 1'000'000;
+  // A hostile header can hold any year: compute in 128 bits and saturate.
+  __int128 startNs = static_cast<__int128>(std::mktime(&tm)) * 1'000'000'000 +
+                     static_cast<__int128>(millisecond) * 1'000'000;
 
   // One interface per link type met, in order of first use.
   std::map<std::uint16_t, std::uint32_t> interfaceOfLink;
@@ -122,8 +123,11 @@ Status indexNetmon(CaptureBuilder& builder) {
     }
     std::uint64_t frameOffset = record.position();
     (void)record.skip(captured);
-    // NetMon stores microseconds, but the value is "multiplied by 10 and read as signed".
-    std::int64_t timestampNs = startNs + static_cast<std::int64_t>(deltaUs * 10) * 100;
+    // NetMon stores microseconds, but the value is "multiplied by 10 and read as signed" (the
+    // 64-bit wrap of the multiplication is part of the format, as Wireshark reads it).
+    auto delta100ns = static_cast<std::int64_t>(deltaUs * 10);
+    std::int64_t timestampNs =
+        saturatedNanoseconds(startNs + static_cast<__int128>(delta100ns) * 100);
     std::uint16_t recordMedia = media;
     if (trailers) {
       recordMedia = *record.u16le();
@@ -133,9 +137,9 @@ Status indexNetmon(CaptureBuilder& builder) {
         std::uint64_t filetime = *record.u64le();
         // 100 ns units since 1601-01-01 UTC.
         constexpr std::int64_t kEpochDifference = 11644473600LL;
-        timestampNs =
-            static_cast<std::int64_t>(filetime / 10'000'000 - kEpochDifference) * 1'000'000'000 +
-            static_cast<std::int64_t>(filetime % 10'000'000) * 100;
+        timestampNs = saturatedNanoseconds(
+            (static_cast<__int128>(filetime / 10'000'000) - kEpochDifference) * 1'000'000'000 +
+            static_cast<__int128>(filetime % 10'000'000) * 100);
       }
     }
     std::uint16_t linkType = linkTypeOfMedia(recordMedia);

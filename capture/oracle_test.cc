@@ -24,12 +24,7 @@ using testing::TsharkFrame;
 using testing::tsharkFrames;
 
 std::string testName(const ::testing::TestParamInfo<std::string>& info) {
-  std::filesystem::path p(info.param);
-  std::string name = p.parent_path().filename().string() + "_" + p.filename().string();
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
+  return testing::captureTestName(info.param);
 }
 
 class RealCapture : public ::testing::TestWithParam<std::string> {

@@ -45,9 +45,7 @@ struct Clock {
       ns = static_cast<__int128>(units) / scale;
     }
     ns += static_cast<__int128>(offsetSeconds) * 1'000'000'000;
-    // Saturate absurd values rather than wrap; they are still visibly wrong.
-    constexpr __int128 kMax = INT64_MAX, kMin = INT64_MIN;
-    return static_cast<std::int64_t>(ns > kMax ? kMax : ns < kMin ? kMin : ns);
+    return saturatedNanoseconds(ns);
   }
 };
 

@@ -28,12 +28,7 @@ TEST_P(SharedCapture, FieldsMatchTsharkFrameByFrame) {
 std::vector<std::string> sharedCaptures() { return testing::realCaptures(); }
 
 std::string testName(const ::testing::TestParamInfo<std::string>& info) {
-  std::filesystem::path p(info.param);
-  std::string name = p.parent_path().filename().string() + "_" + p.filename().string();
-  for (char& ch : name) {
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  }
-  return name;
+  return testing::captureTestName(info.param);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, SharedCapture, ::testing::ValuesIn(sharedCaptures()), testName);

@@ -56,21 +56,30 @@ void expectReadsLikeCapinfosAndTshark(const std::string& path) {
   expectFieldsMatchTshark(path);
 }
 
+// Calls f(frame, decoded) for every frame of a capture.
+template <typename F>
+void forEachDecoded(const std::string& path, F&& f) {
+  Result<capture::Capture> c = capture::Capture::open(path);
+  ASSERT_TRUE(c.ok()) << c.status().toString();
+  DecodedFrame d;
+  for (std::size_t i = 0; i < c->frameCount(); ++i) {
+    capture::Frame frame = c->frame(i);
+    decodeFrame(frame.bytes, frame.linkType, frame.wireLength, d);
+    f(frame, d);
+  }
+}
+
 TEST_F(Recorded, HttpFromSeveralAddressesAndIpv6) {
   expectReadsLikeCapinfosAndTshark(path("http.pcap"));
   // The recording holds what the test meant to record.
-  Result<capture::Capture> c = capture::Capture::open(path("http.pcap"));
   std::set<std::string> clients;
   std::size_t ipv6 = 0, gets = 0, fullSegments = 0;
-  DecodedFrame d;
-  for (std::size_t i = 0; i < c->frameCount(); ++i) {
-    capture::Frame f = c->frame(i);
-    decodeFrame(f.bytes, f.linkType, f.wireLength, d);
+  forEachDecoded(path("http.pcap"), [&](const capture::Frame& f, const DecodedFrame& d) {
     if (d.tcp.dstPort == 8000) clients.insert(d.ipSrc().toString());
     ipv6 += d.ipVersion == 6;
     gets += d.httpMethod == "GET";
     fullSegments += f.wireLength == 1514;
-  }
+  });
   EXPECT_THAT(clients, ::testing::IsSupersetOf({"127.0.0.2", "127.0.0.3", "127.0.0.4", "::1"}));
   EXPECT_GT(ipv6, 0u);
   EXPECT_GE(gets, 4u);
@@ -79,16 +88,12 @@ TEST_F(Recorded, HttpFromSeveralAddressesAndIpv6) {
 
 TEST_F(Recorded, FragmentsAndIcmpErrors) {
   expectReadsLikeCapinfosAndTshark(path("frag.pcap"));
-  Result<capture::Capture> c = capture::Capture::open(path("frag.pcap"));
   std::size_t v4Fragments = 0, v6Fragments = 0, quoted = 0;
-  DecodedFrame d;
-  for (std::size_t i = 0; i < c->frameCount(); ++i) {
-    capture::Frame f = c->frame(i);
-    decodeFrame(f.bytes, f.linkType, f.wireLength, d);
+  forEachDecoded(path("frag.pcap"), [&](const capture::Frame&, const DecodedFrame& d) {
     v4Fragments += d.ipVersion == 4 && d.ipFragment();
     v6Fragments += d.ipVersion == 6 && d.ipFragment();
     quoted += (d.icmp.present || d.icmpv6.present) && d.udp.present;
-  }
+  });
   EXPECT_GE(v4Fragments, 6u);
   EXPECT_GE(v6Fragments, 6u);
   EXPECT_GE(quoted, 1u) << "an ICMP port-unreachable quoting the UDP datagram";
@@ -96,14 +101,10 @@ TEST_F(Recorded, FragmentsAndIcmpErrors) {
 
 TEST_F(Recorded, DnsQueriesAndAnswers) {
   expectReadsLikeCapinfosAndTshark(path("dns.pcap"));
-  Result<capture::Capture> c = capture::Capture::open(path("dns.pcap"));
   std::set<std::string> names;
-  DecodedFrame d;
-  for (std::size_t i = 0; i < c->frameCount(); ++i) {
-    capture::Frame f = c->frame(i);
-    decodeFrame(f.bytes, f.linkType, f.wireLength, d);
+  forEachDecoded(path("dns.pcap"), [&](const capture::Frame&, const DecodedFrame& d) {
     names.insert(std::string(d.dnsQueryName()));
-  }
+  });
   EXPECT_EQ(names,
             (std::set<std::string>{"warden.example", "www.example.org", "a.b.c.example.net"}));
 }

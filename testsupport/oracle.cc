@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -70,6 +71,15 @@ std::vector<std::string> realCaptures() {
     for (std::string& f : filesUnder(folder, suffixes)) all.push_back(std::move(f));
   }
   return all;
+}
+
+std::string captureTestName(const std::string& path) {
+  std::filesystem::path p(path);
+  std::string name = p.parent_path().filename().string() + "_" + p.filename().string();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
 }
 
 std::string makeTempDir(const std::string& prefix) {

@@ -34,6 +34,9 @@ std::vector<std::string> filesUnder(const std::string& folder,
 // dpkt's example captures: every real capture this machine has for tests.
 std::vector<std::string> realCaptures();
 
+// A gtest parameter name for a capture path: "<folder>_<file>" with every other character '_'.
+std::string captureTestName(const std::string& path);
+
 // A fresh empty directory under the system temp folder (removed by the caller if wanted).
 std::string makeTempDir(const std::string& prefix);
 
