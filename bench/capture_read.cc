@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     }
     warden::decode::DecodedFrame d;
     for (std::size_t i = 0; i < capture->frameCount(); ++i) {
+      capture->prefetch(i + 4);
       warden::capture::Frame f = capture->frame(i);
       warden::decode::decodeFrame(f.bytes, f.linkType, f.wireLength, d);
       ++frames;

@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::size_t kFileHeaderBytes = 24;
 constexpr std::size_t kRecordHeaderBytes = 16;
+constexpr std::size_t kPrefetchDistance = 8192;
 
 }  // namespace
 
@@ -54,6 +55,9 @@ Status indexPcap(CaptureBuilder& builder) {
       return builder.stop(TruncatedError("record {} header at offset {}: need {} bytes, have {}",
                                          number, pos, kRecordHeaderBytes, data.size() - pos));
     }
+    // Record headers are a dependent chain of loads one record apart; ask for the bytes a few
+    // pages ahead so the sequential stream is in cache when the chain gets there.
+    __builtin_prefetch(data.data() + std::min(pos + kPrefetchDistance, data.size() - 1));
     ByteReader record(data.subspan(pos, kRecordHeaderBytes), pos, header.endian());
     std::uint32_t seconds = *record.u32();
     std::uint32_t fraction = *record.u32();

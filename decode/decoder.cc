@@ -673,7 +673,7 @@ std::string DecodedFrame::protocols() const {
 
 void decodeFrame(std::span<const std::byte> bytes, std::uint16_t linkType, std::uint32_t wireLength,
                  DecodedFrame& out) {
-  out = DecodedFrame{};
+  static_cast<FrameFields&>(out) = FrameFields{};
   out.wireLength = wireLength;
   out.capturedLength = static_cast<std::uint32_t>(bytes.size());
   Decoder(bytes, out).link(linkType);

@@ -111,9 +111,10 @@ struct IcmpFields {
 };
 
 // What one frame holds. Only the fields of layers present are meaningful.
-struct DecodedFrame {
-  static constexpr std::size_t kMaxLayers = 16;
-  std::array<LayerSpan, kMaxLayers> layers{};
+// The scalar part of a decoded frame: everything decodeFrame resets before each frame. The
+// arrays that a count governs live in DecodedFrame and are not cleared (a reset costs a few
+// stores instead of a 700-byte memset per frame).
+struct FrameFields {
   std::uint8_t layerCount = 0;
   Malformed malformed;
   std::uint32_t wireLength = 0;
@@ -137,13 +138,18 @@ struct DecodedFrame {
   std::uint32_t payloadOffset = 0;  // the first transport layer's payload in the frame
   std::uint32_t payloadLength = 0;
   // Application
-  std::array<char, 256> dnsName{};  // the first question's name, dotted
-  std::uint8_t dnsNameLength = 0;
+  std::uint8_t dnsNameLength = 0;  // of DecodedFrame::dnsName
   std::uint16_t dnsId = 0;
   bool dnsResponse = false;
   std::string_view httpMethod;  // request method, a view into the frame bytes
   std::uint32_t dcerpcCallId = 0;
   std::uint8_t dcerpcPacketType = 0;
+};
+
+struct DecodedFrame : FrameFields {
+  static constexpr std::size_t kMaxLayers = 16;
+  std::array<LayerSpan, kMaxLayers> layers{};  // the first layerCount are valid
+  std::array<char, 256> dnsName{};  // the first question's name, dotted; dnsNameLength chars
 
   const Address& ipSrc() const { return ipVersion == 6 ? ipv6.src : ipv4.src; }
   const Address& ipDst() const { return ipVersion == 6 ? ipv6.dst : ipv4.dst; }
