@@ -140,6 +140,8 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
+  // The value, or `fallback` on failure.
+  T valueOr(T fallback) const& { return ok() ? std::get<T>(value_) : std::move(fallback); }
 
   // Adds context to a failure; a value passes through untouched.
   Result&& addContext(std::string_view context) && {

@@ -2,7 +2,7 @@
 
 add_library(warden_warnings INTERFACE)
 target_compile_options(warden_warnings INTERFACE
-  -Wall -Wextra -Werror -Wnon-virtual-dtor -Wimplicit-fallthrough -Wformat=2)
+  -Wall -Wextra -Werror -Wimplicit-fallthrough -Wformat=2 $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor>)
 
 configure_file(${PROJECT_SOURCE_DIR}/cmake/version.h.in
                ${PROJECT_BINARY_DIR}/generated/warden/version.h @ONLY)

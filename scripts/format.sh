@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:---check}"
-mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.h' '*.cc')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.h' '*.c' '*.cc')
 if ((${#files[@]} == 0)); then exit 0; fi
 case "$mode" in
   --fix) clang-format -i "${files[@]}" ;;

@@ -12,4 +12,10 @@ void addCustodyDemo(CLI::App& app, int& exitCode);
 // `warden info FILE`: format, interfaces, frames, time span and bytes of a capture.
 void addInfo(CLI::App& app, int& exitCode);
 
+// `warden experts`: the expert plug-ins found, with load errors.
+void addExperts(CLI::App& app, int& exitCode);
+
+// `warden run CAPTURE -e NAME[:OPTIONS]...`: experts over a capture, events and outcomes.
+void addRun(CLI::App& app, int& exitCode);
+
 }  // namespace warden::cli

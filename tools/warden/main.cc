@@ -15,8 +15,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exitCode = 0;
   warden::cli::addInfo(app, exitCode);
+  warden::cli::addRun(app, exitCode);
+  warden::cli::addExperts(app, exitCode);
   warden::cli::addCustodyDemo(app, exitCode);
-  // run, experts, coalesce, idl, rpc join here as their issues land.
+  // coalesce, idl, rpc join here as their issues land.
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,22 @@
+// The built-in experts' table.
+#include "experts/builtin/builtins.h"
+
+namespace warden::experts {
+
+void addBuiltins(Catalog& catalog) {
+  struct Entry {
+    const char* id;
+    WardenRegisterProc registerProc;
+    WardenConfigureProc configureProc;
+    WardenRunProc runProc;
+  };
+  static constexpr Entry kBuiltins[] = {
+      {"protdist", builtin::protdistRegister, nullptr, builtin::protdistRun},
+  };
+  for (const Entry& e : kBuiltins) {
+    auto plugin = Plugin::linkedIn(e.id, e.registerProc, e.configureProc, e.runProc);
+    if (plugin.ok()) catalog.add(std::move(*plugin));
+  }
+}
+
+}  // namespace warden::experts

@@ -1,0 +1,20 @@
+// The experts linked into the host. They are written against the same C ABI as third-party
+// plug-ins and reach the host only through the helpers of expert.h, so they prove the contract.
+#pragma once
+
+#include "experts/plugin.h"
+#include "warden/expert.h"
+
+namespace warden::experts {
+
+// Adds every built-in expert to the catalog.
+void addBuiltins(Catalog& catalog);
+
+namespace builtin {
+// Protocol Distribution (protdist).
+int protdistRegister(WardenExpertInfo* info);
+int protdistRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
+                std::uint32_t startupFlags);
+}  // namespace builtin
+
+}  // namespace warden::experts
