@@ -6,4 +6,11 @@ bash scripts/setup.sh
 bash scripts/build.sh default >/dev/null
 warden=build/default/tools/warden/warden
 "$warden" --version
+"$warden" experts
+capture=../shared/captures/zeek_http_bro.org.pcap
+if [[ -f "$capture" ]]; then
+  "$warden" run "$capture"
+else
+  echo "($capture is absent: skipping warden run)"
+fi
 "$warden" custody-demo
