@@ -3,8 +3,7 @@
 
 #include <fmt/format.h>
 
-#include <ctime>
-
+#include "base/time_format.h"
 #include "decode/decoder.h"
 
 namespace warden::experts {
@@ -58,20 +57,7 @@ std::string_view outcomeName(Outcome outcome) {
   return "unknown";
 }
 
-std::string formatTime(std::int64_t ns) {
-  std::int64_t seconds = ns / 1'000'000'000;
-  std::int64_t fraction = ns % 1'000'000'000;
-  if (fraction < 0) {
-    fraction += 1'000'000'000;
-    --seconds;
-  }
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm parts{};
-  if (gmtime_r(&t, &parts) == nullptr) return fmt::format("{}ns", ns);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09}", parts.tm_year + 1900,
-                     parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
-                     fraction);
-}
+std::string formatTime(std::int64_t ns) { return formatUtcTime(ns); }
 
 bool ColumnValue::isNumber() const { return type <= WARDEN_COLUMN_FRAME; }
 

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
+#include "base/time_format.h"
 #include "capture/capture.h"
 #include "decode/decoder.h"
 #include "tools/warden/commands.h"
@@ -27,20 +27,7 @@ struct InfoOptions {
 };
 
 // "2023-11-14 22:13:20.123456789 UTC".
-std::string utcTime(std::int64_t ns) {
-  std::int64_t seconds = ns / 1'000'000'000;
-  std::int64_t fraction = ns % 1'000'000'000;
-  if (fraction < 0) {
-    fraction += 1'000'000'000;
-    --seconds;
-  }
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
-  return fmt::format("{}.{:09d} UTC", text, fraction);
-}
+std::string utcTime(std::int64_t ns) { return formatUtcTime(ns) + " UTC"; }
 
 std::string seconds(std::int64_t ns) {
   return fmt::format("{:.9f}", static_cast<double>(ns) / 1e9);
