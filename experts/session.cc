@@ -90,6 +90,10 @@ class RunContext {
     return copy;
   }
   RunResult takeResult() { return std::move(result_); }
+  std::pair<std::string, StatusReport> progress() {
+    std::lock_guard lock(mutex_);
+    return {result_.expert, result_.status};
+  }
 
   // ---- Helpers (on the run's thread) ----
   void* allocMemory(custody::Scope& scope, std::size_t bytes, std::uint32_t* error) {
@@ -780,6 +784,7 @@ std::vector<RunResult> Session::run(const std::vector<RunRequest>& requests) {
     }
   }
   constexpr auto kPoll = std::chrono::milliseconds(10);
+  auto nextProgress = Clock::now() + options_.progressInterval;
   std::unique_lock lock(mutex_);
   for (;;) {
     bool waiting = false;
@@ -796,6 +801,12 @@ std::vector<RunResult> Session::run(const std::vector<RunRequest>& requests) {
       waiting = true;
     }
     if (!waiting) break;
+    if (options_.progress && Clock::now() >= nextProgress) {
+      std::vector<std::pair<std::string, StatusReport>> statuses;
+      for (auto& run : active_) statuses.push_back(run->progress());
+      options_.progress(statuses);
+      nextProgress = Clock::now() + options_.progressInterval;
+    }
     finished_.wait_for(lock, kPoll);
   }
   for (std::size_t i = 0; i < active_.size(); ++i) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,10 @@ struct SessionOptions {
   std::size_t maxEventBytes = std::size_t{256} << 20;  // per run, copies included
   // Polled by the host while runs are going: set (from a signal handler) to abort every run.
   const std::atomic<bool>* interrupt = nullptr;
+  // Called on the host's thread about every progressInterval while runs are going, with each
+  // run's expert id and last status (a progress line on a terminal, for instance).
+  std::function<void(const std::vector<std::pair<std::string, StatusReport>>&)> progress;
+  std::chrono::milliseconds progressInterval{250};
 };
 
 struct RunRequest {

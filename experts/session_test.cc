@@ -229,6 +229,22 @@ TEST_F(SessionTest, InterruptFlagAbortsEveryRun) {
   EXPECT_EQ(results[0].outcome, Outcome::kCancelled);
 }
 
+TEST_F(SessionTest, ProgressReportsEachRunWhileTheyGo) {
+  std::atomic<bool> interrupt{false};
+  std::vector<std::string> seen;
+  SessionOptions options;
+  options.interrupt = &interrupt;
+  options.progressInterval = 10ms;
+  options.progress = [&](const std::vector<std::pair<std::string, StatusReport>>& runs) {
+    for (const auto& [id, status] : runs) seen.push_back(id);
+    if (seen.size() >= 4) interrupt = true;  // enough: stop the runs
+  };
+  auto results = session(options)->run({{&plugin("stubborn"), "ignore_ms=0"}});
+  EXPECT_EQ(results[0].outcome, Outcome::kCancelled);
+  ASSERT_GE(seen.size(), 4u);
+  EXPECT_EQ(seen.front(), "stubborn");
+}
+
 TEST_F(SessionTest, FileRegisteredWithTheLedgerIsClosedWhenTheExpertFails) {
   std::string dir = warden::testing::makeTempDir("warden-ledger");
   std::string path = dir + "/out.pcapng";
