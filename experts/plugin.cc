@@ -144,6 +144,13 @@ const Plugin* Catalog::find(std::string_view idOrName) const {
 
 std::vector<std::string> expertSearchPath(const std::vector<std::string>& fromCommandLine) {
   std::vector<std::string> path = fromCommandLine;
+  // Plug-ins installed beside the binary: <prefix>/bin/warden -> <prefix>/lib/warden/experts.
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    std::filesystem::path installed = self.parent_path().parent_path() / "lib/warden/experts";
+    if (std::filesystem::is_directory(installed, error)) path.push_back(installed.string());
+  }
   if (const char* env = std::getenv("WARDEN_EXPERT_PATH")) {
     std::string_view rest = env;
     while (!rest.empty()) {

@@ -72,8 +72,9 @@ class Catalog {
   std::vector<LoadError> errors_;
 };
 
-// The directories a host searches, in order: those given on the command line, then the
-// ':'-separated WARDEN_EXPERT_PATH.
+// The directories a host searches, in order: those given on the command line, the installed
+// <prefix>/lib/warden/experts beside <prefix>/bin/warden when it exists, then the ':'-separated
+// WARDEN_EXPERT_PATH.
 std::vector<std::string> expertSearchPath(const std::vector<std::string>& fromCommandLine);
 
 }  // namespace warden::experts
