@@ -42,8 +42,8 @@ std::string_view layerName(Layer layer);
 struct Address {
   std::uint8_t family = 0;  // 0 none, 4, 6
   std::array<std::uint8_t, 16> bytes{};
-  bool operator==(const Address&) const = default;
-  std::string toString() const;  // 10.0.0.1 / 2001:db8::1 (RFC 5952)
+  auto operator<=>(const Address&) const = default;  // ordered: usable as a map key
+  std::string toString() const;                      // 10.0.0.1 / 2001:db8::1 (RFC 5952)
 };
 using Mac = std::array<std::uint8_t, 6>;
 std::string macToString(const Mac& mac);
