@@ -104,15 +104,15 @@ std::size_t expectDatagramsMatchTshark(const std::string& path) {
   return ours.size();
 }
 
-class RealCapture : public ::testing::TestWithParam<std::string> {};
+class DefragCapture : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(RealCapture, DatagramsMatchTsharkReassembly) {
+TEST_P(DefragCapture, DatagramsMatchTsharkReassembly) {
   if (!testing::haveTool("tshark")) GTEST_SKIP() << "tshark not installed";
   expectDatagramsMatchTshark(GetParam());
 }
 
 // Fragmented UDP and ICMP datagrams larger than the MTU, recorded here on loopback.
-TEST(Recorded, FragmentedTrafficMatchesTsharkReassembly) {
+TEST(RecordedFragments, FragmentedTrafficMatchesTsharkReassembly) {
   if (!testing::haveTool("tshark") || !testing::haveTool("tcpdump")) {
     GTEST_SKIP() << "tshark/tcpdump not installed";
   }
@@ -123,9 +123,9 @@ TEST(Recorded, FragmentedTrafficMatchesTsharkReassembly) {
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Captures, RealCapture, ::testing::ValuesIn(testing::realCaptures()),
+INSTANTIATE_TEST_SUITE_P(Captures, DefragCapture, ::testing::ValuesIn(testing::realCaptures()),
                          [](const auto& info) { return testing::captureTestName(info.param); });
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealCapture);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(DefragCapture);
 
 // Fragments made here: three pieces of a 24-byte payload.
 Fragment piece(std::vector<std::byte>& storage, std::uint32_t offset, std::size_t length, bool more,
