@@ -759,7 +759,9 @@ void Session::notifyFinished() {
 
 void Session::cancel() {
   std::lock_guard lock(mutex_);
-  for (auto& run : active_) run->abort(Outcome::kCancelled, "cancelled by the user");
+  for (auto& run : active_) {
+    if (run) run->abort(Outcome::kCancelled, "cancelled by the user");  // null: moved to hung_
+  }
 }
 
 std::vector<RunResult> Session::run(const std::vector<RunRequest>& requests) {
@@ -804,13 +806,19 @@ std::vector<RunResult> Session::run(const std::vector<RunRequest>& requests) {
     if (options_.progress && Clock::now() >= nextProgress) {
       std::vector<std::pair<std::string, StatusReport>> statuses;
       for (auto& run : active_) statuses.push_back(run->progress());
+      lock.unlock();  // the callback may call cancel()
       options_.progress(statuses);
+      lock.lock();
       nextProgress = Clock::now() + options_.progressInterval;
     }
     finished_.wait_for(lock, kPoll);
   }
+  // A finishing run takes mutex_ to notify (it may have set finished() just before): never hold
+  // it while joining.
+  lock.unlock();
   for (std::size_t i = 0; i < active_.size(); ++i) {
     if (hung[i] && !active_[i]->finished() && results[i].outcome == Outcome::kHung) {
+      std::lock_guard hungLock(mutex_);
       hung_.push_back(std::move(active_[i]));
       continue;
     }
@@ -818,6 +826,7 @@ std::vector<RunResult> Session::run(const std::vector<RunRequest>& requests) {
     active_[i]->join();
     results[i] = active_[i]->takeResult();
   }
+  std::lock_guard activeLock(mutex_);
   active_.clear();
   return results;
 }
