@@ -23,16 +23,6 @@ struct Completed {
   bool operator==(const Completed&) const = default;
 };
 
-std::string toHex(std::span<const std::byte> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::byte b : bytes) {
-    out += kHex[std::to_integer<int>(b) >> 4];
-    out += kHex[std::to_integer<int>(b) & 15];
-  }
-  return out;
-}
-
 std::string sortedFrames(std::string list) {
   std::vector<std::uint64_t> numbers;
   std::stringstream in(list);
@@ -61,7 +51,8 @@ std::size_t expectDatagramsMatchTshark(const std::string& path) {
     if (auto datagram = defrag.add(*fragment)) {
       std::string frames;
       for (auto n : datagram->frames) frames += (frames.empty() ? "" : ",") + std::to_string(n);
-      ours[f.number] = {datagram->payload.size(), sortedFrames(frames), toHex(datagram->payload)};
+      ours[f.number] = {datagram->payload.size(), sortedFrames(frames),
+                        testing::hexString(datagram->payload)};
     }
   }
   auto tshark = testing::run(

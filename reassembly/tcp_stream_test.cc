@@ -18,17 +18,6 @@
 namespace warden::reassembly {
 namespace {
 
-std::string toHex(std::span<const std::byte> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (std::byte b : bytes) {
-    out += kHex[std::to_integer<int>(b) >> 4];
-    out += kHex[std::to_integer<int>(b) & 15];
-  }
-  return out;
-}
-
 std::string endpoint(const decode::Address& a, std::uint16_t port) {
   return a.family == 6 ? "[" + a.toString() + "]:" + std::to_string(port)
                        : a.toString() + ":" + std::to_string(port);
@@ -42,7 +31,9 @@ std::size_t expectStreamsMatchTshark(const std::string& path) {
   if (!opened.ok()) return 0;
   std::map<std::uint64_t, std::array<std::string, 2>> names;  // stream -> source of each direction
   std::map<std::pair<std::uint64_t, int>, std::string> data;
-  TcpReassembler tcp([&](const Delivery& d) { data[{d.stream, d.direction}] += toHex(d.bytes); });
+  TcpReassembler tcp([&](const Delivery& d) {
+    data[{d.stream, d.direction}] += testing::hexString(d.bytes);
+  });
   decode::DecodedFrame decoded;
   for (std::size_t i = 0; i < opened->frameCount(); ++i) {
     capture::Frame f = opened->frame(i);
@@ -115,8 +106,8 @@ std::size_t expectStreamsMatchTshark(const std::string& path) {
   // into the stream; we skip the hole (and report it as a gap finding). Take the marker out.
   std::size_t markers = 0;
   for (auto& [direction, hex] : theirs) {
-    static const std::string kMarker =
-        toHex(std::as_bytes(std::span(std::string_view(" bytes missing in capture file]"))));
+    static const std::string kMarker = testing::hexString(
+        std::as_bytes(std::span(std::string_view(" bytes missing in capture file]"))));
     for (std::size_t at; (at = hex.find(kMarker)) != std::string::npos;) {
       std::size_t open = hex.rfind("5b", at);  // '['
       while (open != std::string::npos && open % 2 != 0) open = hex.rfind("5b", open - 1);

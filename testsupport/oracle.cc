@@ -28,6 +28,17 @@ Result<CommandResult> run(const std::string& command, Stderr stderrMode) {
   return result;
 }
 
+std::string hexString(std::span<const std::byte> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (std::byte b : bytes) {
+    out += kHex[std::to_integer<int>(b) >> 4];
+    out += kHex[std::to_integer<int>(b) & 15];
+  }
+  return out;
+}
+
 std::string shellQuote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {

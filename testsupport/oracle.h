@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@ Result<CommandResult> run(const std::string& command, Stderr stderrMode = Stderr
 
 // Quotes a path for /bin/sh.
 std::string shellQuote(const std::string& text);
+
+// Bytes as lowercase hex without separators, as tshark prints *.data fields and follow,raw.
+std::string hexString(std::span<const std::byte> bytes);
 
 bool haveTool(const std::string& name);
 
