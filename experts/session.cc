@@ -559,7 +559,9 @@ void RunContext::configure(std::vector<std::uint8_t>& config, bool& haveConfig) 
           ok) &&
       !aborted()) {
     if (!ok) {
-      fail(Outcome::kFailed, "Configure returned failure");
+      std::string why = "Configure returned failure";
+      if (!result_.problems.empty()) why += ": " + result_.problems.back();
+      fail(Outcome::kFailed, why);
     } else if (std::vector<std::string> unknown = options_.unused(); !unknown.empty()) {
       fail(Outcome::kBadConfiguration,
            fmt::format("unknown option{} '{}'", unknown.size() > 1 ? "s" : "",

@@ -12,6 +12,7 @@ void addBuiltins(Catalog& catalog) {
   };
   static constexpr Entry kBuiltins[] = {
       {"protdist", builtin::protdistRegister, nullptr, builtin::protdistRun},
+      {"topusers", builtin::topusersRegister, builtin::topusersConfigure, builtin::topusersRun},
   };
   for (const Entry& e : kBuiltins) {
     auto plugin = Plugin::linkedIn(e.id, e.registerProc, e.configureProc, e.runProc);

@@ -15,6 +15,12 @@ namespace builtin {
 int protdistRegister(WardenExpertInfo* info);
 int protdistRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
                 std::uint32_t startupFlags);
+// Top Users (topusers).
+int topusersRegister(WardenExpertInfo* info);
+int topusersConfigure(WardenKey key, WardenExpertConfig** config, const WardenStartupInfo* startup,
+                      std::uint32_t startupFlags);
+int topusersRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
+                std::uint32_t startupFlags);
 }  // namespace builtin
 
 }  // namespace warden::experts
