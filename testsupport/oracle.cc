@@ -150,11 +150,12 @@ CapinfosCount capinfosCount(const std::string& path) {
   return count;
 }
 
-Status recordLoopback(const std::string& dir) {
-  Result<CommandResult> r =
-      run("bash " + shellQuote(std::string(WARDEN_SOURCE_DIR) + "/testsupport/record_loopback.sh") +
-              " " + shellQuote(dir),
-          Stderr::kMerge);
+Status recordLoopback(const std::string& dir, const std::vector<std::string>& names) {
+  std::string command =
+      "bash " + shellQuote(std::string(WARDEN_SOURCE_DIR) + "/testsupport/record_loopback.sh") +
+      " " + shellQuote(dir);
+  for (const std::string& name : names) command += " " + shellQuote(name);
+  Result<CommandResult> r = run(command, Stderr::kMerge);
   if (!r.ok()) return r.status();
   if (r->exitCode != 0) {
     return UnsupportedError(

@@ -64,8 +64,9 @@ struct CapinfosCount {
 };
 CapinfosCount capinfosCount(const std::string& path);
 
-// Records real loopback traffic (testsupport/record_loopback.sh) into `dir`: http.pcap,
-// frag.pcap, dns.pcap. Fails when not root or a tool is missing.
-Status recordLoopback(const std::string& dir);
+// Records real loopback traffic (testsupport/record_loopback.sh) into `dir`: the captures named
+// ("http", "frag", "dns", "lossy"; none: the first three) as NAME.pcap. Fails when not root or a
+// tool is missing.
+Status recordLoopback(const std::string& dir, const std::vector<std::string>& names = {});
 
 }  // namespace warden::testing

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "experts/builtin/builtin_testing.h"
 #include "experts/builtin/builtins.h"
 #include "experts/session.h"
 #include "testsupport/oracle.h"
@@ -18,15 +19,7 @@ struct Counts {
   bool operator==(const Counts&) const = default;
 };
 
-RunResult runBuiltin(const std::string& path, const std::string& id, const std::string& options) {
-  auto opened = capture::Capture::open(path);
-  EXPECT_TRUE(opened.ok());
-  Catalog catalog;
-  addBuiltins(catalog);
-  auto session = Session::create(*opened, path, {});
-  EXPECT_TRUE(session.ok());
-  return (*session)->run({{catalog.find(id), options}}).at(0);
-}
+using builtin_testing::runBuiltin;
 
 class SharedCapture : public ::testing::TestWithParam<std::string> {};
 

@@ -21,6 +21,10 @@ int topusersConfigure(WardenKey key, WardenExpertConfig** config, const WardenSt
                       std::uint32_t startupFlags);
 int topusersRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
                 std::uint32_t startupFlags);
+// TCP Retransmit (tcpretrans).
+int tcpretransRegister(WardenExpertInfo* info);
+int tcpretransRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
+                  std::uint32_t startupFlags);
 }  // namespace builtin
 
 }  // namespace warden::experts
