@@ -13,6 +13,7 @@ void addBuiltins(Catalog& catalog) {
   static constexpr Entry kBuiltins[] = {
       {"protdist", builtin::protdistRegister, nullptr, builtin::protdistRun},
       {"topusers", builtin::topusersRegister, builtin::topusersConfigure, builtin::topusersRun},
+      {"propdist", builtin::propdistRegister, builtin::propdistConfigure, builtin::propdistRun},
       {"tcpretrans", builtin::tcpretransRegister, nullptr, builtin::tcpretransRun},
   };
   for (const Entry& e : kBuiltins) {

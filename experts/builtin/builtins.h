@@ -25,6 +25,12 @@ int topusersRun(WardenKey key, const WardenExpertConfig* config, const WardenSta
 int tcpretransRegister(WardenExpertInfo* info);
 int tcpretransRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
                   std::uint32_t startupFlags);
+// Property Distribution (propdist).
+int propdistRegister(WardenExpertInfo* info);
+int propdistConfigure(WardenKey key, WardenExpertConfig** config, const WardenStartupInfo* startup,
+                      std::uint32_t startupFlags);
+int propdistRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
+                std::uint32_t startupFlags);
 }  // namespace builtin
 
 }  // namespace warden::experts
