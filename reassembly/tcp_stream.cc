@@ -60,7 +60,7 @@ void TcpReassembler::deliver(Stream& s, int dir, std::uint64_t offset,
                              std::span<const std::byte> bytes, std::uint64_t frame) {
   Direction& d = s.directions[dir];
   if (bytes.empty()) return;
-  sink_(Delivery{s.id, dir, offset, bytes, frame});
+  sink_(Delivery{s.id, dir, offset, bytes, frame, arrival_, &s.sides[dir], &s.sides[1 - dir]});
   stats_.bytesDelivered += bytes.size();
   const std::size_t window = options_.conflictWindow;
   if (window != 0) {
@@ -156,15 +156,17 @@ bool TcpReassembler::hold(Stream& s, int dir, std::uint64_t offset,
 
 void TcpReassembler::add(const TcpSegment& segment) {
   ++stats_.segments;
+  arrival_ = segment.frame;
   Endpoint src{segment.src, segment.srcPort};
   Endpoint dst{segment.dst, segment.dstPort};
   auto [it, inserted] = streams_.try_emplace(std::minmax(src, dst));
   Stream& s = it->second;
   if (inserted) {
     s.id = stats_.streams++;
-    s.first = src;
+    s.sides[0] = src;
+    s.sides[1] = dst;
   }
-  int dir = src == s.first ? 0 : 1;
+  int dir = src == s.sides[0] ? 0 : 1;
   Direction& d = s.directions[dir];
   const bool syn = segment.flags & 0x02;
   const bool fin = segment.flags & 0x01;
@@ -228,6 +230,7 @@ void TcpReassembler::add(const TcpSegment& segment) {
 }
 
 void TcpReassembler::finish() {
+  arrival_ = 0;
   for (auto& [key, s] : streams_) {
     for (int dir = 0; dir < 2; ++dir) flushAll(s, dir, 0);
   }

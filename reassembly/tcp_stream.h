@@ -41,13 +41,23 @@ struct TcpSegment {
 std::optional<TcpSegment> tcpSegmentOf(std::span<const std::byte> frame,
                                        const decode::DecodedFrame& decoded, std::uint64_t number);
 
+// One side of a TCP connection.
+struct TcpEndpoint {
+  decode::Address address;
+  std::uint16_t port = 0;
+  auto operator<=>(const TcpEndpoint&) const = default;
+};
+
 // Bytes delivered in order for one direction of one stream.
 struct Delivery {
   std::uint64_t stream;  // 0, 1, 2... in order of first appearance
   int direction;         // 0: from the side seen first, 1: the other
   std::uint64_t offset;  // in the direction's byte stream (gaps included)
   std::span<const std::byte> bytes;
-  std::uint64_t frame;  // the segment the bytes came in
+  std::uint64_t frame;      // the segment the bytes came in
+  std::uint64_t arrival;    // the segment being added when they were delivered (0: finish())
+  const TcpEndpoint* from;  // the sender and the receiver, valid during the call
+  const TcpEndpoint* to;
 };
 
 struct TcpFinding {
@@ -88,11 +98,7 @@ class TcpReassembler {
   const std::vector<TcpFinding>& findings() const { return findings_; }
 
  private:
-  struct Endpoint {
-    decode::Address address;
-    std::uint16_t port;
-    auto operator<=>(const Endpoint&) const = default;
-  };
+  using Endpoint = TcpEndpoint;
   struct Piece {
     std::uint64_t frame;
     std::uint32_t length;
@@ -110,7 +116,7 @@ class TcpReassembler {
   };
   struct Stream {
     std::uint64_t id;
-    Endpoint first;  // the side seen first: direction 0 is from it
+    Endpoint sides[2];  // sides[0] was seen first: direction 0 is from it
     Direction directions[2];
   };
 
@@ -131,6 +137,7 @@ class TcpReassembler {
   std::map<std::pair<Endpoint, Endpoint>, Stream> streams_;  // key: (lower, higher) endpoint
   TcpStats stats_;
   std::vector<TcpFinding> findings_;
+  std::uint64_t arrival_ = 0;  // frame of the segment add() is handling
 };
 
 }  // namespace warden::reassembly
