@@ -14,6 +14,7 @@ void addBuiltins(Catalog& catalog) {
       {"protdist", builtin::protdistRegister, nullptr, builtin::protdistRun},
       {"topusers", builtin::topusersRegister, builtin::topusersConfigure, builtin::topusersRun},
       {"propdist", builtin::propdistRegister, builtin::propdistConfigure, builtin::propdistRun},
+      {"srt", builtin::srtRegister, builtin::srtConfigure, builtin::srtRun},
       {"tcpretrans", builtin::tcpretransRegister, nullptr, builtin::tcpretransRun},
   };
   for (const Entry& e : kBuiltins) {

@@ -31,6 +31,12 @@ int propdistConfigure(WardenKey key, WardenExpertConfig** config, const WardenSt
                       std::uint32_t startupFlags);
 int propdistRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
                 std::uint32_t startupFlags);
+// Average Server Response Time (srt).
+int srtRegister(WardenExpertInfo* info);
+int srtConfigure(WardenKey key, WardenExpertConfig** config, const WardenStartupInfo* startup,
+                 std::uint32_t startupFlags);
+int srtRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
+           std::uint32_t startupFlags);
 }  // namespace builtin
 
 }  // namespace warden::experts
