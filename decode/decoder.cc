@@ -542,21 +542,30 @@ class Decoder {
     return false;
   }
 
-  // NetBIOS session service: type, flags, 17-bit length; an SMB or SMB2 header may follow.
+  // NetBIOS session service: type, flags, 17-bit length. A session message must carry an SMB,
+  // SMB2 or SMB3-transform header, and the control messages have their fixed lengths: without
+  // reassembly, a continuation segment that happens to start with a zero byte is not NBSS (as
+  // tshark decides with desegmentation off).
   bool nbss(std::size_t offset, std::size_t end) {
     if (end - offset < 4) return false;
-    auto type = static_cast<std::uint8_t>(bytes_[offset]);
-    if (type != 0x00 && type != 0x81 && type != 0x82 && type != 0x83 && type != 0x84 &&
-        type != 0x85)
-      return false;
-    push(Layer::kNbss, offset, 4);
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes_.data()) + offset;
+    std::uint8_t type = p[0];
+    if ((p[1] & 0xfe) != 0) return false;
+    std::uint32_t length = (p[1] & 1u) << 16 | p[2] << 8 | p[3];
     std::size_t smb = offset + 4;
-    if (type == 0x00 && end - smb >= 4) {
-      const auto* p = reinterpret_cast<const unsigned char*>(bytes_.data()) + smb;
-      if (p[1] == 'S' && p[2] == 'M' && p[3] == 'B') {
-        if (p[0] == 0xff) push(Layer::kSmb, smb, end - smb);
-        if (p[0] == 0xfe) push(Layer::kSmb2, smb, end - smb);
-      }
+    bool smbHeader = end - smb >= 4 && p[5] == 'S' && p[6] == 'M' && p[7] == 'B' &&
+                     (p[4] == 0xff || p[4] == 0xfe || p[4] == 0xfd);
+    bool valid = type == 0x00                   ? length >= 4 && smbHeader
+                 : type == 0x81                 ? length >= 68  // two encoded NetBIOS names
+                 : type == 0x82 || type == 0x85 ? length == 0
+                 : type == 0x83                 ? length == 1
+                 : type == 0x84                 ? length == 6
+                                                : false;
+    if (!valid) return false;
+    push(Layer::kNbss, offset, 4);
+    if (type == 0x00) {
+      if (p[4] == 0xff) push(Layer::kSmb, smb, end - smb);
+      if (p[4] == 0xfe) push(Layer::kSmb2, smb, end - smb);
     }
     return true;
   }
