@@ -53,70 +53,17 @@ std::size_t expectStreamsMatchTshark(const std::string& path) {
   Directions ours;
   for (const auto& [key, hex] : data) ours[names[key.first][key.second]] = hex;
 
-  // tshark: the stream indexes, then one follow per stream in one run.
-  auto streams =
-      testing::run("tshark -n -r " + testing::shellQuote(path) + " -Y tcp -T fields -e tcp.stream");
-  EXPECT_TRUE(streams.ok());
-  if (!streams.ok()) return 0;
-  std::set<std::string> indexes;
-  std::stringstream in(streams->out);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) indexes.insert(line);
-  }
-  if (indexes.empty()) {
+  auto followed = testing::tsharkFollowTcp(path);
+  EXPECT_TRUE(followed.ok()) << followed.status().toString();
+  if (!followed.ok()) return 0;
+  if (followed->streams == 0) {
     EXPECT_TRUE(ours.empty());
     return 0;
   }
-  EXPECT_LE(indexes.size(), 200u) << "too many streams for one tshark run";
-  std::string command = "tshark -n -r " + testing::shellQuote(path) + " -q";
-  for (const std::string& index : indexes) command += " -z follow,tcp,raw," + index;
-  auto follow = testing::run(command);
-  EXPECT_TRUE(follow.ok());
-  if (!follow.ok()) return 0;
-  Directions theirs;
-  std::map<std::string, int> seenPairs;  // port reuse makes two tshark streams of one of ours
-  std::string node0, node1;
-  std::string hex0, hex1;
-  auto flush = [&] {
-    if (node0.empty()) return;
-    if (++seenPairs[node0 + node1] == 1 && ++seenPairs[node1 + node0] == 1) {
-      if (!hex0.empty()) theirs[node0 + " -> " + node1] = hex0;
-      if (!hex1.empty()) theirs[node1 + " -> " + node0] = hex1;
-    }
-    node0.clear();
-    hex0.clear();
-    hex1.clear();
-  };
-  std::stringstream lines(follow->out);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with("=====")) {
-      flush();
-    } else if (line.starts_with("Node 0: ")) {
-      node0 = line.substr(8);
-    } else if (line.starts_with("Node 1: ")) {
-      node1 = line.substr(8);
-    } else if (line.starts_with("\t")) {
-      hex1 += line.substr(1);
-    } else if (!line.empty() && !line.starts_with("Follow:") && !line.starts_with("Filter:")) {
-      hex0 += line;
-    }
-  }
-  flush();
-  // Where bytes were never captured, tshark writes "[N bytes missing in capture file]" and a NUL
-  // into the stream; we skip the hole (and report it as a gap finding). Take the marker out.
-  std::size_t markers = 0;
-  for (auto& [direction, hex] : theirs) {
-    static const std::string kMarker = testing::hexString(
-        std::as_bytes(std::span(std::string_view(" bytes missing in capture file]"))));
-    for (std::size_t at; (at = hex.find(kMarker)) != std::string::npos;) {
-      std::size_t open = hex.rfind("5b", at);  // '['
-      while (open != std::string::npos && open % 2 != 0) open = hex.rfind("5b", open - 1);
-      std::size_t end = at + kMarker.size() + 2;  // and the NUL
-      if (open == std::string::npos || end > hex.size()) break;
-      hex.erase(open, end - open);
-      ++markers;
-    }
-  }
+  const Directions& theirs = followed->directions;
+  // Where bytes were never captured, tshark writes a marker into the stream; we skip the hole
+  // (and report it as a gap finding).
+  std::size_t markers = followed->missingMarkers;
   std::size_t compared = 0;
   for (const auto& [direction, hex] : theirs) {
     auto it = ours.find(direction);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 namespace warden::testing {
@@ -148,6 +149,66 @@ CapinfosCount capinfosCount(const std::string& path) {
     count = {false, std::stoul(out.substr(at + 18))};
   }
   return count;
+}
+
+Result<FollowedStreams> tsharkFollowTcp(const std::string& path, const std::string& extraOptions) {
+  FollowedStreams out;
+  auto streams = run("tshark -n -r " + shellQuote(path) + " " + extraOptions +
+                     " -Y tcp -T fields -e tcp.stream");
+  if (!streams.ok()) return streams.status();
+  std::set<std::string> indexes;
+  std::stringstream in(streams->out);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) indexes.insert(line);
+  }
+  out.streams = indexes.size();
+  if (indexes.empty()) return out;
+  if (indexes.size() > 500)
+    return LimitExceededError("{}: too many streams for one tshark run", path);
+  std::string command = "tshark -n -r " + shellQuote(path) + " " + extraOptions + " -q";
+  for (const std::string& index : indexes) command += " -z follow,tcp,raw," + index;
+  auto follow = run(command);
+  if (!follow.ok()) return follow.status();
+  std::map<std::string, int> seenPairs;  // port reuse makes two tshark streams of one pair
+  std::string node0, node1, hex0, hex1;
+  auto flush = [&] {
+    if (node0.empty()) return;
+    if (++seenPairs[node0 + node1] == 1 && ++seenPairs[node1 + node0] == 1) {
+      if (!hex0.empty()) out.directions[node0 + " -> " + node1] = hex0;
+      if (!hex1.empty()) out.directions[node1 + " -> " + node0] = hex1;
+    }
+    node0.clear();
+    hex0.clear();
+    hex1.clear();
+  };
+  std::stringstream lines(follow->out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("=====")) {
+      flush();
+    } else if (line.starts_with("Node 0: ")) {
+      node0 = line.substr(8);
+    } else if (line.starts_with("Node 1: ")) {
+      node1 = line.substr(8);
+    } else if (line.starts_with("\t")) {
+      hex1 += line.substr(1);
+    } else if (!line.empty() && !line.starts_with("Follow:") && !line.starts_with("Filter:")) {
+      hex0 += line;
+    }
+  }
+  flush();
+  static const std::string kMarker =
+      hexString(std::as_bytes(std::span(std::string_view(" bytes missing in capture file]"))));
+  for (auto& [direction, hex] : out.directions) {
+    for (std::size_t at; (at = hex.find(kMarker)) != std::string::npos;) {
+      std::size_t open = hex.rfind("5b", at);  // '['
+      while (open != std::string::npos && open % 2 != 0) open = hex.rfind("5b", open - 1);
+      std::size_t end = at + kMarker.size() + 2;  // and the NUL
+      if (open == std::string::npos || end > hex.size()) break;
+      hex.erase(open, end - open);
+      ++out.missingMarkers;
+    }
+  }
+  return out;
 }
 
 Status recordLoopback(const std::string& dir, const std::vector<std::string>& names) {

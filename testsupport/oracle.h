@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -63,6 +64,19 @@ struct CapinfosCount {
   std::size_t packets;  // read before the error, when there is one
 };
 CapinfosCount capinfosCount(const std::string& path);
+
+// Every TCP stream of a capture as `tshark -q -z follow,tcp,raw,N` shows it: "A -> B" (tshark's
+// node addresses, "10.0.0.1:80") -> the hex of what that direction carried. tshark's markers for
+// bytes never captured ("[N bytes missing in capture file]" and a NUL) are taken out and counted
+// in `missingMarkers`. Of an address/port pair tshark splits into two streams (port reuse), only
+// the first stream is kept. `extraOptions` go on the tshark command line (-o ...).
+struct FollowedStreams {
+  std::map<std::string, std::string> directions;
+  std::size_t missingMarkers = 0;
+  std::size_t streams = 0;
+};
+Result<FollowedStreams> tsharkFollowTcp(const std::string& path,
+                                        const std::string& extraOptions = "");
 
 // Records real loopback traffic (testsupport/record_loopback.sh) into `dir`: the captures named
 // ("http", "frag", "dns", "lossy"; none: the first three) as NAME.pcap. Fails when not root or a

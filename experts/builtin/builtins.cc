@@ -15,6 +15,7 @@ void addBuiltins(Catalog& catalog) {
       {"topusers", builtin::topusersRegister, builtin::topusersConfigure, builtin::topusersRun},
       {"propdist", builtin::propdistRegister, builtin::propdistConfigure, builtin::propdistRun},
       {"srt", builtin::srtRegister, builtin::srtConfigure, builtin::srtRun},
+      {"coalesce", builtin::coalesceRegister, builtin::coalesceConfigure, builtin::coalesceRun},
       {"tcpretrans", builtin::tcpretransRegister, nullptr, builtin::tcpretransRun},
   };
   for (const Entry& e : kBuiltins) {

@@ -37,6 +37,12 @@ int srtConfigure(WardenKey key, WardenExpertConfig** config, const WardenStartup
                  std::uint32_t startupFlags);
 int srtRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
            std::uint32_t startupFlags);
+// Protocol Coalesce (coalesce).
+int coalesceRegister(WardenExpertInfo* info);
+int coalesceConfigure(WardenKey key, WardenExpertConfig** config, const WardenStartupInfo* startup,
+                      std::uint32_t startupFlags);
+int coalesceRun(WardenKey key, const WardenExpertConfig* config, const WardenStartupInfo* startup,
+                std::uint32_t startupFlags);
 }  // namespace builtin
 
 }  // namespace warden::experts
