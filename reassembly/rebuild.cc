@@ -86,7 +86,7 @@ Result<std::vector<std::byte>> rebuildDatagram(std::span<const std::byte> first,
     out.insert(out.end(), payload.begin(), payload.end());
     put16(out, ip->offset + 2, static_cast<std::uint32_t>(ip->length + payload.size()));
     // Keep DF and the reserved bit, clear MF and the offset.
-    out[ip->offset + 6] &= std::byte{0x60};
+    out[ip->offset + 6] &= std::byte{0xc0};
     out[ip->offset + 7] = std::byte{0};
     ipv4Checksum(out, ip->offset, ip->length);
     return out;
@@ -134,7 +134,7 @@ Result<std::vector<std::byte>> rebuildSegment(std::span<const std::byte> frame,
   std::uint32_t pseudo = 0;
   if (ip->layer == decode::Layer::kIpv4) {
     put16(out, ip->offset + 2, static_cast<std::uint32_t>(tcp->offset - ip->offset + tcpLength));
-    out[ip->offset + 6] &= std::byte{0x60};  // never a fragment
+    out[ip->offset + 6] &= std::byte{0xc0};  // never a fragment
     out[ip->offset + 7] = std::byte{0};
     ipv4Checksum(out, ip->offset, ip->length);
     pseudo = sum16(std::span<const std::byte>(out).subspan(ip->offset + 12, 8));

@@ -7,15 +7,15 @@
 #   frag   frag.pcap: UDP and ICMP datagrams larger than the 1500-byte MTU, IPv4 and IPv6 (real
 #          fragments; the UDP one goes to a closed port, so an ICMP error quotes it)
 #   dns    dns.pcap: DNS queries and answers over UDP port 53 (a tiny python responder)
-#   lossy  lossy.pcap: four parallel 2 MB HTTP downloads (127.0.0.2-5) through a tbf queue too
-#          small for them, so real segments are dropped and retransmitted (fast and by timeout)
+#   lossy  lossy.pcap: four parallel HTTP downloads (127.0.0.2-5; LOSSY_BYTES each, default 2 MB)
+#          through a tbf queue too small for them, so real segments are dropped and retransmitted
 # Needs root (unshare, tcpdump). Every server and capture is bounded by timeout.
 set -euo pipefail
 out=$(realpath "$1")
 shift
 names="${*:-http frag dns}"
 mkdir -p "$out"
-exec unshare -n bash -s "$out" "$names" <<'INNER'
+exec unshare -n env LOSSY_BYTES="${LOSSY_BYTES:-2000000}" bash -s "$out" "$names" <<'INNER'
 set -euo pipefail
 out=$1
 names=" $2 "
@@ -86,7 +86,7 @@ stop $dump
 fi
 
 if wanted lossy; then
-head -c 2000000 /dev/urandom > big.bin
+head -c "$LOSSY_BYTES" /dev/urandom > big.bin
 tc qdisc add dev lo root tbf rate 40mbit burst 20kb limit 30kb
 capture "$out/lossy.pcap" "tcp port 8001"; dump=$!
 timeout 60 python3 -m http.server 8001 --bind 127.0.0.1 >/dev/null 2>&1 &
