@@ -215,7 +215,10 @@ Status recordLoopback(const std::string& dir, const std::vector<std::string>& na
   std::string command =
       "bash " + shellQuote(std::string(WARDEN_SOURCE_DIR) + "/testsupport/record_loopback.sh") +
       " " + shellQuote(dir);
-  for (const std::string& name : names) command += " " + shellQuote(name);
+  for (const std::string& name : names) {
+    command += ' ';
+    command += shellQuote(name);
+  }
   Result<CommandResult> r = run(command, Stderr::kMerge);
   if (!r.ok()) return r.status();
   if (r->exitCode != 0) {

@@ -45,7 +45,7 @@ void fieldText(const WardenField& f, std::string& out) {
                         : fmt::format("{}", f.number);
       return;
     case WARDEN_FIELD_BOOL:
-      out = f.number ? "1" : "0";
+      out.assign(1, f.number ? '1' : '0');
       return;
     case WARDEN_FIELD_MAC: {
       decode::Mac mac;

@@ -135,9 +135,12 @@ class Output {
 };
 
 std::string frameList(std::span<const std::uint64_t> frames) {
-  std::string out;
-  for (std::uint64_t f : frames) out += (out.empty() ? "" : ",") + std::to_string(f);
-  return out;
+  fmt::memory_buffer out;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    fmt::format_to(std::back_inserter(out), "{}", frames[i]);
+  }
+  return fmt::to_string(out);
 }
 
 const char* pduKind(reassembly::PduProtocol p) {
