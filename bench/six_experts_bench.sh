@@ -62,11 +62,10 @@ cmake --preset release >/dev/null && cmake --build --preset release --target war
 warden=build/release/tools/warden/warden
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
-peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+peak_kb() { /usr/bin/time -f %M "$warden" run "$@" 2>&1 >/dev/null | tail -1; }
 experts=(-e protdist -e topusers:address=ip -e tcpretrans -e srt:ports=8000 -e propdist
          -e "coalesce:out=$data/coalesced.pcapng")
 six() { "$warden" run "$1" "${experts[@]}" -q --csv; }
-protdist_only() { "$warden" run "$1" -e protdist -e topusers -e tcpretrans -e srt -e propdist -q --csv; }
 
 # The tshark commands that give what the six experts give.
 tshark_commands=(
@@ -99,7 +98,7 @@ bench() {
     sum=$(echo "$sum + $s" | bc -l)
   done
   printf "   warden, six experts in one run (median of %s): %.3f s, peak RSS %s KB\n" "$reps" "$w" \
-    "$(peak_kb six "$capture")"
+    "$(peak_kb "$capture" "${experts[@]}" -q --csv)"
   printf "   read floor: capinfos -c %.3f s, tcpdump -r -w /dev/null %.3f s\n" "$c" "$t"
   printf "   tshark sum %s%.1f s: warden is %s%.0fx faster; %.2fx the tcpdump floor, %.2fx capinfos\n" \
     "$over" "$sum" "$over" "$(echo "$sum / $w" | bc -l)" "$(echo "$w / $t" | bc -l)" \
@@ -108,5 +107,6 @@ bench() {
 
 bench "$data/lossy-http.pcap"
 echo "== memory against file size (five non-coalesce experts, peak RSS in KB, file pages included)"
-echo "   half: $(peak_kb protdist_only "$data/lossy-half.pcap")  whole: $(peak_kb protdist_only "$data/lossy-http.pcap")"
+five=(-e protdist -e topusers -e tcpretrans -e srt -e propdist -q --csv)
+echo "   half: $(peak_kb "$data/lossy-half.pcap" "${five[@]}")  whole: $(peak_kb "$data/lossy-http.pcap" "${five[@]}")"
 bench "$data/one-response.pcap"

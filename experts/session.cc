@@ -219,6 +219,7 @@ class RunContext {
   decode::DecodedFrame decoded_;
   std::vector<WardenField> fields_;
   std::vector<std::string> fieldTexts_;
+  std::vector<std::size_t> textOf_;  // field index of each text, reused frame after frame
   std::string protocols_;
   std::string malformed_;
   std::string comment_;
@@ -260,10 +261,11 @@ bool RunContext::passes(std::size_t index, std::uint32_t flags, const WardenFilt
 void RunContext::attachDecoded(WardenFrameDescriptor& out, bool withFields) {
   fields_.clear();
   fieldTexts_.clear();
-  std::vector<std::size_t> textOf;  // field index -> text index, for string fields
+  textOf_.clear();
+  // Getters assign whole values, so one pair serves every field (not ~55 constructions a frame).
+  decode::FieldValue values[2];
   for (const decode::FieldDef& def :
        withFields ? decode::allFields() : std::span<const decode::FieldDef>()) {
-    decode::FieldValue values[2];
     int n = def.get(decoded_, values);
     for (int i = 0; i < n; ++i) {
       WardenField field{};
@@ -290,13 +292,14 @@ void RunContext::attachDecoded(WardenFrameDescriptor& out, bool withFields) {
         case decode::FieldType::kString:
           field.type = WARDEN_FIELD_STRING;
           fieldTexts_.emplace_back(v.text);
-          textOf.push_back(fields_.size());
+          textOf_.push_back(fields_.size());
           break;
       }
       fields_.push_back(field);
     }
   }
-  for (std::size_t t = 0; t < textOf.size(); ++t) fields_[textOf[t]].text = fieldTexts_[t].c_str();
+  for (std::size_t t = 0; t < textOf_.size(); ++t)
+    fields_[textOf_[t]].text = fieldTexts_[t].c_str();
   protocols_ = decoded_.protocols();
   malformed_.clear();
   if (decoded_.malformed.present) {

@@ -59,13 +59,6 @@ PerFrame ours(const std::string& path, std::set<std::uint16_t>* dcerpcPorts,
   return out;
 }
 
-std::vector<std::string> split(const std::string& cell) {
-  std::vector<std::string> out;
-  std::stringstream in(cell);
-  for (std::string v; std::getline(in, v, ',');) out.push_back(v);
-  return out;
-}
-
 // `dcerpcPorts`: where we found DCE/RPC; tshark by port knows only 135 and the ports an
 // endpoint-mapper answer in the capture names.
 PerFrame theirs(const std::string& path, const std::set<std::uint16_t>& dcerpcPorts) {
@@ -88,14 +81,17 @@ PerFrame theirs(const std::string& path, const std::set<std::uint16_t>& dcerpcPo
     cells.resize(8);
     std::uint64_t frame = std::stoull(cells[0]);
     bool inSmb = !cells[6].empty() || !cells[7].empty();
-    for (const auto& v : split(cells[1])) out[frame].insert("nbss " + v);
+    for (const auto& v : testing::splitList(cells[1])) out[frame].insert("nbss " + v);
     // DCE/RPC inside SMB named pipes is SMB's payload, not a TCP PDU.
-    if (!inSmb && split(cells[1]).empty()) {
-      for (const auto& v : split(cells[2])) out[frame].insert("dcerpc " + v);
+    if (!inSmb && testing::splitList(cells[1]).empty()) {
+      for (const auto& v : testing::splitList(cells[2])) out[frame].insert("dcerpc " + v);
     }
-    for (std::size_t i = 0; i < split(cells[3]).size(); ++i) out[frame].insert("dns 0");
-    for (std::size_t i = 0; i < split(cells[4]).size(); ++i) out[frame].insert("http request 0");
-    for (std::size_t i = 0; i < split(cells[5]).size(); ++i) out[frame].insert("http response 0");
+    for (std::size_t i = 0; i < testing::splitList(cells[3]).size(); ++i)
+      out[frame].insert("dns 0");
+    for (std::size_t i = 0; i < testing::splitList(cells[4]).size(); ++i)
+      out[frame].insert("http request 0");
+    for (std::size_t i = 0; i < testing::splitList(cells[5]).size(); ++i)
+      out[frame].insert("http response 0");
   }
   return out;
 }

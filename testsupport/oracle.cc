@@ -40,6 +40,13 @@ std::string hexString(std::span<const std::byte> bytes) {
   return out;
 }
 
+std::vector<std::string> splitList(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string v; std::getline(in, v, separator);) out.push_back(v);
+  return out;
+}
+
 std::string shellQuote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {

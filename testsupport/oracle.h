@@ -23,6 +23,9 @@ enum class Stderr { kDiscard, kMerge };
 // Runs `command` through /bin/sh. An error only when it could not be started.
 Result<CommandResult> run(const std::string& command, Stderr stderrMode = Stderr::kDiscard);
 
+// "a,b,c" -> {"a", "b", "c"} (tshark's aggregated -T fields values); "" -> {}.
+std::vector<std::string> splitList(const std::string& text, char separator = ',');
+
 // Quotes a path for /bin/sh.
 std::string shellQuote(const std::string& text);
 

@@ -60,6 +60,23 @@ int guard(WardenKey key, Body&& body) {
   }
 }
 
+// Says why Configure or Run gives up (a PROBLEM status the host reports) and returns 0.
+inline int refuse(WardenKey key, const char* why) {
+  WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, why, 0);
+  return 0;
+}
+
+// Configure's last step: a copy of `config` (whose first member is its length) in host memory,
+// handed to the host through `out`. 0 when the host refused the memory.
+template <class Config>
+int handOver(WardenKey key, const Config& config, WardenExpertConfig** out) {
+  auto* blob = static_cast<Config*>(WardenAllocMemory(key, sizeof(Config), nullptr));
+  if (blob == nullptr) return 0;
+  std::memcpy(blob, &config, sizeof config);
+  *out = reinterpret_cast<WardenExpertConfig*>(blob);
+  return 1;
+}
+
 // Calls fn(frame) for every frame that passes the run's filter, in order, reporting progress.
 // True at the end of the capture; false when the host terminated the run or fn returned false.
 template <class Fn>

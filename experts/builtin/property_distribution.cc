@@ -72,15 +72,35 @@ struct HostStringHash {
   }
 };
 
+// A non-string field value, as the host hands it.
+struct ValueKey {
+  std::uint32_t type;
+  std::uint32_t hexDigits;
+  std::uint64_t number;
+  std::uint8_t bytes[16];
+  bool operator==(const ValueKey& o) const {
+    return type == o.type && hexDigits == o.hexDigits && number == o.number &&
+           std::memcmp(bytes, o.bytes, sizeof bytes) == 0;
+  }
+};
+struct ValueKeyHash {
+  std::size_t operator()(const ValueKey& k) const {
+    std::uint64_t h =
+        (k.number ^ (static_cast<std::uint64_t>(k.type) << 56)) * 0x9e3779b97f4a7c15ull;
+    for (std::uint8_t b : k.bytes) h = (h ^ b) * 1099511628211ull;
+    return static_cast<std::size_t>(h ^ (h >> 31));
+  }
+};
+
+template <class K, class V, class H>
+using HostMap = std::unordered_map<K, V, H, std::equal_to<K>, HostAllocator<std::pair<const K, V>>>;
+
 struct Value {
   const HostString* text;
   std::uint64_t count;
 };
 
-bool refuse(WardenKey key, const std::string& why) {
-  WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, why.c_str(), 0);
-  return false;
-}
+int refuse(WardenKey key, const std::string& why) { return kit::refuse(key, why.c_str()); }
 
 }  // namespace
 
@@ -122,11 +142,7 @@ int propdistConfigure(WardenKey key, WardenExpertConfig** out, const WardenStart
     if (*end != '\0' || n < 0 || n > 1'000'000) return refuse(key, "top must be 0..1000000");
     config.top = static_cast<std::uint32_t>(n);
   }
-  auto* blob = static_cast<Config*>(WardenAllocMemory(key, sizeof(Config), nullptr));
-  if (blob == nullptr) return 0;
-  *blob = config;
-  *out = reinterpret_cast<WardenExpertConfig*>(blob);
-  return 1;
+  return kit::handOver(key, config, out);
 }
 
 int propdistRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartupInfo* startup,
@@ -148,17 +164,38 @@ int propdistRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
     std::uint64_t min = UINT64_MAX, max = 0;
     long double sum = 0;
     bool numeric = false, flag = false;
-    std::string text;
+    // Non-string values are counted by their bits and written out once each at the end.
+    HostMap<ValueKey, std::uint64_t, ValueKeyHash> raw(
+        64, ValueKeyHash{}, std::equal_to<ValueKey>{},
+        HostAllocator<std::pair<const ValueKey, std::uint64_t>>(key));
     HostString lookup{HostAllocator<char>(key)};
+    const char* wantedName = nullptr;  // the host's name pointer, once seen: compared by address
+    auto count = [&](const HostString& text, std::uint64_t n) {
+      auto it = values.find(text);
+      if (it != values.end())
+        it->second += n;
+      else if (values.size() < kMaxDistinct)
+        values.emplace(text, n);
+      else
+        other += n;
+    };
     bool ok = kit::forEachFrame(key, startup, WARDEN_FRAME_ATTACH_FIELDS,
                                 [&](const WardenFrameDescriptor& frame) {
                                   ++frames;
                                   bool has = false;
                                   for (std::uint32_t i = 0; i < frame.fieldCount; ++i) {
                                     const WardenField& f = frame.fields[i];
-                                    if (wanted != f.name) continue;
+                                    if (f.name != wantedName) {
+                                      if (wantedName != nullptr || wanted != f.name) continue;
+                                      wantedName = f.name;
+                                    }
                                     has = true;
                                     ++instances;
+                                    if (f.type == WARDEN_FIELD_STRING) {
+                                      lookup.assign(f.text ? f.text : "");
+                                      count(lookup, 1);
+                                      continue;
+                                    }
                                     if (f.type == WARDEN_FIELD_UNSIGNED) {
                                       numeric = true;
                                       min = std::min(min, f.number);
@@ -168,19 +205,27 @@ int propdistRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
                                       flag = true;
                                       on += f.number != 0;
                                     }
-                                    fieldText(f, text);
-                                    lookup.assign(text);
-                                    auto it = values.find(lookup);
-                                    if (it != values.end())
-                                      ++it->second;
-                                    else if (values.size() < kMaxDistinct)
-                                      values.emplace(lookup, 1);
+                                    ValueKey k{f.type, f.hexDigits, f.number, {}};
+                                    std::memcpy(k.bytes, f.bytes, sizeof k.bytes);
+                                    if (raw.size() < kMaxDistinct || raw.count(k))
+                                      ++raw[k];
                                     else
                                       ++other;
                                   }
                                   carrying += has;
                                   return true;
                                 });
+    std::string text;
+    for (const auto& [k, n] : raw) {
+      WardenField f{};
+      f.type = k.type;
+      f.hexDigits = k.hexDigits;
+      f.number = k.number;
+      std::memcpy(f.bytes, k.bytes, sizeof f.bytes);
+      fieldText(f, text);
+      lookup.assign(text);
+      count(lookup, n);
+    }
     if (!ok) return 0;
 
     auto share = [](std::uint64_t part, std::uint64_t whole) {

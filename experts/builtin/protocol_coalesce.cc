@@ -467,15 +467,13 @@ int coalesceConfigure(WardenKey key, WardenExpertConfig** out, const WardenStart
   if (WardenGetOption(key, "format", format, sizeof format) == WARDEN_OK) {
     std::string_view f = format;
     if (f != "pcapng" && f != "pcap") {
-      WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, "format must be pcapng or pcap", 0);
-      return 0;
+      return kit::refuse(key, "format must be pcapng or pcap");
     }
     config.pcapng = f == "pcapng";
   }
   std::uint32_t rc = WardenGetOption(key, "out", config.out, sizeof config.out);
   if (rc == WARDEN_ERR_BUFFER_TOO_SMALL) {
-    WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, "out: path too long", 0);
-    return 0;
+    return kit::refuse(key, "out: path too long");
   }
   if (rc != WARDEN_OK) {
     std::string path = defaultOutput(startup ? startup->capturePath : nullptr) +
@@ -483,19 +481,14 @@ int coalesceConfigure(WardenKey key, WardenExpertConfig** out, const WardenStart
     if (path.size() >= sizeof config.out) path.resize(sizeof config.out - 1);
     std::memcpy(config.out, path.c_str(), path.size() + 1);
   }
-  auto* blob = static_cast<Config*>(WardenAllocMemory(key, sizeof(Config), nullptr));
-  if (blob == nullptr) return 0;
-  *blob = config;
-  *out = reinterpret_cast<WardenExpertConfig*>(blob);
-  return 1;
+  return kit::handOver(key, config, out);
 }
 
 int coalesceRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartupInfo* startup,
                 std::uint32_t) {
   Config config{};
   if (raw == nullptr || raw->rawConfigLength != sizeof(Config)) {
-    WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, "not configured", 0);
-    return 0;
+    return kit::refuse(key, "not configured");
   }
   std::memcpy(&config, raw, sizeof config);
   config.out[kPathBytes - 1] = '\0';

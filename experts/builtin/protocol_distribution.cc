@@ -1,10 +1,14 @@
 // Protocol Distribution: per protocol, the frames and bytes (frame.len) that contain it and their
 // share of the capture, in two views: every protocol of a frame's stack (each counted once per
-// frame, like tshark's frame.protocols) and the highest protocol only. The tally lives in host
-// memory (WardenAllocMemory/WardenReallocMemory), as an expert's working state should.
+// frame, like tshark's frame.protocols) and the highest protocol only. It decodes the frames
+// the host hands it; the tally lives in host memory (WardenAllocMemory/WardenReallocMemory), as
+// an expert's working state should.
+#include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "experts/builtin/builtins.h"
+#include "experts/builtin/expert_kit.h"
 
 namespace warden::experts::builtin {
 
@@ -117,49 +121,43 @@ int protdistRun(WardenKey key, const WardenExpertConfig*, const WardenStartupInf
   if (WardenIndicateStatus(key, WARDEN_STATUS_STARTING, 0, nullptr, 0) != WARDEN_OK) return 0;
   Table table;
   std::uint64_t frames = 0, bytes = 0;
-  std::uint32_t total = startup->frameCount ? startup->frameCount : 1;
-  int lastPercent = 0;
-  WardenFrameDescriptor frame;
-  std::uint32_t rc;
-  std::uint32_t number = UINT32_MAX;
-  while ((rc = WardenGetFrame(key, WARDEN_FRAME_NEXT_FORWARD,
-                              WARDEN_FRAME_APPLY_RUN_FILTER | WARDEN_FRAME_ATTACH_PROTOCOLS, number,
-                              nullptr, &frame)) == WARDEN_OK) {
-    number = frame.frameNumber;
+  decode::DecodedFrame d;
+  int rowOf[64];  // Layer -> row index, -1 until first seen (rows move when the table grows)
+  std::fill(std::begin(rowOf), std::end(rowOf), -1);
+  bool ok = kit::forEachFrame(key, startup, 0, [&](const WardenFrameDescriptor& frame) {
+    kit::decode(frame, d);
     ++frames;
     bytes += frame.wireLength;
     // Each protocol once per frame (a tunnel can repeat one), the last one is the highest.
-    const char* p = frame.protocols;
-    Tally* seen[32];
-    std::size_t seenCount = 0;
-    Tally* last = nullptr;
-    while (*p) {
-      const char* end = std::strchr(p, ':');
-      std::size_t length = end ? static_cast<std::size_t>(end - p) : std::strlen(p);
-      std::uint32_t error = WARDEN_OK;
-      Tally* row = find(key, table, p, length, &error);
-      if (row == nullptr) return 0;  // refused or terminated; the host frees the table
-      bool counted = false;
-      for (std::size_t i = 0; i < seenCount; ++i) counted = counted || seen[i] == row;
-      if (!counted && seenCount < 32) {
-        seen[seenCount++] = row;
-        row->frames += 1;
-        row->bytes += frame.wireLength;
+    std::uint64_t counted = 0;  // bits: row indexes counted in this frame (the first 64 rows)
+    int last = -1;
+    for (std::size_t i = 0; i < d.layerCount; ++i) {
+      auto layer = static_cast<std::size_t>(d.layers[i].layer);
+      int& index = rowOf[layer % 64];
+      if (index < 0) {
+        std::string_view name = decode::layerName(d.layers[i].layer);
+        std::uint32_t error = WARDEN_OK;
+        if (find(key, table, name.data(), name.size(), &error) == nullptr) return false;
+        // find() returned the row for the name (new or not): its index.
+        for (std::size_t r = 0; r < table.count; ++r) {
+          if (std::string_view(table.rows[r].name) == name) index = static_cast<int>(r);
+        }
       }
-      last = row;
-      p = end ? end + 1 : p + length;
+      Tally& row = table.rows[index];
+      if (index >= 64 || !(counted & (1ull << index))) {
+        if (index < 64) counted |= 1ull << index;
+        row.frames += 1;
+        row.bytes += frame.wireLength;
+      }
+      last = index;
     }
-    if (last) {
-      last->highestFrames += 1;
-      last->highestBytes += frame.wireLength;
+    if (last >= 0) {
+      table.rows[last].highestFrames += 1;
+      table.rows[last].highestBytes += frame.wireLength;
     }
-    int pct = static_cast<int>(static_cast<std::uint64_t>(number) * 100 / total);
-    if (pct > lastPercent && pct <= 99) {
-      lastPercent = pct;
-      if (WardenIndicateStatus(key, WARDEN_STATUS_RUNNING, 0, nullptr, pct) != WARDEN_OK) return 0;
-    }
-  }
-  if (rc != WARDEN_ERR_NO_MORE_FRAMES) return 0;  // terminated
+    return true;
+  });
+  if (!ok) return 0;
   if (report(key, table, false, frames, bytes) != WARDEN_OK) return 0;
   if (report(key, table, true, frames, bytes) != WARDEN_OK) return 0;
   WardenFreeMemory(key, table.rows);

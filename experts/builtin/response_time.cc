@@ -412,15 +412,13 @@ int srtConfigure(WardenKey key, WardenExpertConfig** out, const WardenStartupInf
   if (WardenGetOption(key, "pairs", value, sizeof value) == WARDEN_OK) {
     std::string_view v = value;
     if (v != "yes" && v != "no") {
-      WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, "pairs must be yes or no", 0);
-      return 0;
+      return kit::refuse(key, "pairs must be yes or no");
     }
     config.pairs = v == "yes";
   }
   std::uint32_t rc = WardenGetOption(key, "ports", value, sizeof value);
   if (rc == WARDEN_ERR_BUFFER_TOO_SMALL) {
-    WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, "ports: list too long", 0);
-    return 0;
+    return kit::refuse(key, "ports: list too long");
   }
   if (rc == WARDEN_OK) {
     config.portCount = 0;
@@ -430,19 +428,13 @@ int srtConfigure(WardenKey key, WardenExpertConfig** out, const WardenStartupInf
       long port = std::strtol(p, &end, 10);
       if (end == p || port < 1 || port > 65535 || (*end != '\0' && *end != ',' && *end != ';') ||
           config.portCount == kMaxPorts) {
-        WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0,
-                             "ports must be up to 32 TCP ports 1..65535 separated by ';'", 0);
-        return 0;
+        return kit::refuse(key, "ports must be up to 32 TCP ports 1..65535 separated by ';'");
       }
       config.ports[config.portCount++] = static_cast<std::uint16_t>(port);
       p = *end ? end + 1 : end;
     }
   }
-  auto* blob = static_cast<Config*>(WardenAllocMemory(key, sizeof(Config), nullptr));
-  if (blob == nullptr) return 0;
-  *blob = config;
-  *out = reinterpret_cast<WardenExpertConfig*>(blob);
-  return 1;
+  return kit::handOver(key, config, out);
 }
 
 int srtRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartupInfo* startup,

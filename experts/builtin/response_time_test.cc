@@ -37,13 +37,6 @@ std::map<std::string, std::vector<PairRow>> pairsOf(const RunResult& r) {
   return out;
 }
 
-std::vector<std::string> split(const std::string& cell) {
-  std::vector<std::string> out;
-  std::stringstream in(cell);
-  for (std::string v; std::getline(in, v, ',');) out.push_back(v);
-  return out;
-}
-
 using Times = std::multiset<std::pair<std::int64_t, std::int64_t>>;  // (response frame, µs)
 
 // tshark's smb.time, smb2.time and dns.time values in one run: field -> times.
@@ -56,7 +49,7 @@ std::map<std::string, Times> tsharkTimes(const std::string& path) {
                       "-T fields -E occurrence=a -E aggregator=, -e frame.number -e smb.time -e "
                       "smb2.time -e dns.time")) {
     for (std::size_t i = 0; i < fields.size() && i + 1 < row.size(); ++i) {
-      for (const auto& v : split(row[i + 1])) {
+      for (const auto& v : warden::testing::splitList(row[i + 1])) {
         out[fields[i]].insert({std::stoll(row[0]), std::llround(std::stod(v) * 1e6)});
       }
     }

@@ -175,15 +175,18 @@ std::uint32_t analyze(Connection& c, Flow& fwd, Flow& rev, const Segment& s) {
     fwd.nextseqFrame = s.frame;
     fwd.nextseqTime = s.time;
   }
+  // Segments of the other direction this acknowledges leave its unacked list, oldest first (a
+  // segment resent behind newer ones goes when those have gone: the list only names originals).
+  while (!rev.unacked.empty()) {
+    Sent& u = rev.unacked.front();
+    if (gt(s.ack, u.seq) && lt(s.ack, u.nextseq)) u.seq = s.ack;
+    if (s.ack != u.nextseq && gt(u.nextseq, s.ack)) break;
+    rev.unacked.pop_front();
+  }
   fwd.window = s.window;
   fwd.lastack = s.ack;
   fwd.lastackTime = s.time;
   fwd.lastAnalysis = ta;
-  // Segments of the other direction this acknowledges leave its unacked list.
-  std::erase_if(rev.unacked, [&](Sent& u) {
-    if (gt(s.ack, u.seq) && lt(s.ack, u.nextseq)) u.seq = s.ack;
-    return s.ack == u.nextseq || !gt(u.nextseq, s.ack);
-  });
   return ta;
 }
 
@@ -247,10 +250,12 @@ int tcpretransRun(WardenKey key, const WardenExpertConfig*, const WardenStartupI
       // capture point, as a queue drop is), the frame that first went past it, as tshark's
       // tcp.analysis.rto_frame.
       const Sent* original = nullptr;
-      for (const Sent& u : fwd->unacked) {
-        if (le(u.seq, s.seq) && lt(s.seq, u.nextseq)) {
-          original = &u;
-          break;
+      if (fwd->nextseq != 0 && lt(s.seq, fwd->nextseq)) {  // only a candidate needs it
+        for (const Sent& u : fwd->unacked) {
+          if (le(u.seq, s.seq) && lt(s.seq, u.nextseq)) {
+            original = &u;
+            break;
+          }
         }
       }
       std::uint64_t originalFrame = original ? original->frame : fwd->nextseqFrame;

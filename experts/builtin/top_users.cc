@@ -1,12 +1,14 @@
 // Top Users: the top N senders and receivers by bytes (or frames) for one address kind, as
 // tshark's "-z endpoints" Tx and Rx columns count them (frame.len, every frame with that address
-// as source or destination), plus the top conversations (address pairs, both directions). Its
-// tables live in host memory: open-addressing hash tables grown with WardenReallocMemory.
+// as source or destination), plus the top conversations (address pairs, both directions). It
+// decodes the frames the host hands it (the field table would cost more than the four addresses
+// it needs). Its tables live in host memory: open-addressing hash tables.
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
 
 #include "experts/builtin/builtins.h"
+#include "experts/builtin/expert_kit.h"
 
 namespace warden::experts::builtin {
 
@@ -72,26 +74,39 @@ bool grow(WardenKey key, Table& t) {
   return true;
 }
 
-// The frame's source and destination of the chosen kind (the first of each in the field table:
-// the outermost Ethernet header, the first IP header).
-bool addressesOf(const WardenFrameDescriptor& frame, Kind kind, Address& src, Address& dst) {
+// The frame's source and destination of the chosen kind, as the field table has them (eth.*,
+// ip.*, ipv6.*: the outermost Ethernet header, the first IPv4 or IPv6 header).
+bool addressesOf(const decode::DecodedFrame& d, Kind kind, Address& src, Address& dst) {
   std::memset(&src, 0, sizeof src);
   std::memset(&dst, 0, sizeof dst);
-  for (std::uint32_t i = 0; i < frame.fieldCount; ++i) {
-    const WardenField& f = frame.fields[i];
-    std::string_view name = f.name;
-    bool wanted = kind == Kind::kMac    ? name == "eth.src" || name == "eth.dst"
-                  : kind == Kind::kIpv4 ? name == "ip.src" || name == "ip.dst"
-                  : kind == Kind::kIpv6 ? name == "ipv6.src" || name == "ipv6.dst"
-                                        : name == "ip.src" || name == "ip.dst" ||
-                                              name == "ipv6.src" || name == "ipv6.dst";
-    if (!wanted) continue;
-    Address& target = name.ends_with(".src") ? src : dst;
-    if (target.family != 0) continue;
-    target.family = f.type == WARDEN_FIELD_MAC ? 1 : f.type == WARDEN_FIELD_IPV6 ? 6 : 4;
-    std::memcpy(target.bytes, f.bytes, target.family == 1 ? 6 : target.family == 4 ? 4 : 16);
+  auto ip = [&](const decode::Address& from, Address& to) {
+    to.family = from.family;
+    std::memcpy(to.bytes, from.bytes.data(), from.family == 6 ? 16 : 4);
+  };
+  switch (kind) {
+    case Kind::kMac:
+      if (!d.hasEthernet) return false;
+      src.family = dst.family = 1;
+      std::memcpy(src.bytes, d.ethSrc.data(), 6);
+      std::memcpy(dst.bytes, d.ethDst.data(), 6);
+      return true;
+    case Kind::kIpv4:
+      if (!d.ipv4.present) return false;
+      ip(d.ipv4.src, src);
+      ip(d.ipv4.dst, dst);
+      return true;
+    case Kind::kIpv6:
+      if (!d.ipv6.present) return false;
+      ip(d.ipv6.src, src);
+      ip(d.ipv6.dst, dst);
+      return true;
+    case Kind::kIp:
+      if (!d.ipv4.present && !d.ipv6.present) return false;
+      ip(d.ipv4.present ? d.ipv4.src : d.ipv6.src, src);
+      ip(d.ipv4.present ? d.ipv4.dst : d.ipv6.dst, dst);
+      return true;
   }
-  return src.family != 0 && dst.family != 0;
+  return false;
 }
 
 void column(WardenColumn& c, const char* name, const Address& a) {
@@ -177,33 +192,25 @@ int topusersConfigure(WardenKey key, WardenExpertConfig** out, const WardenStart
     else if (v == "ip")
       config.kind = static_cast<std::uint32_t>(Kind::kIp);
     else {
-      WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, "address must be mac, ipv4, ipv6 or ip",
-                           0);
-      return 0;
+      return kit::refuse(key, "address must be mac, ipv4, ipv6 or ip");
     }
   }
   if (WardenGetOption(key, "top", value, sizeof value) == WARDEN_OK) {
     char* end = nullptr;
     long n = std::strtol(value, &end, 10);
     if (*end != '\0' || n < 1 || n > 100000) {
-      WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, "top must be 1..100000", 0);
-      return 0;
+      return kit::refuse(key, "top must be 1..100000");
     }
     config.top = static_cast<std::uint32_t>(n);
   }
   if (WardenGetOption(key, "sort", value, sizeof value) == WARDEN_OK) {
     std::string_view v = value;
     if (v != "bytes" && v != "frames") {
-      WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, "sort must be bytes or frames", 0);
-      return 0;
+      return kit::refuse(key, "sort must be bytes or frames");
     }
     config.byFrames = v == "frames";
   }
-  auto* blob = static_cast<Config*>(WardenAllocMemory(key, sizeof(Config), nullptr));
-  if (blob == nullptr) return 0;
-  *blob = config;
-  *out = reinterpret_cast<WardenExpertConfig*>(blob);
-  return 1;
+  return kit::handOver(key, config, out);
 }
 
 int topusersRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartupInfo* startup,
@@ -213,38 +220,29 @@ int topusersRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
     std::memcpy(&config, raw, sizeof config);
   Kind kind = static_cast<Kind>(config.kind);
   Table endpoints, conversations;
-  WardenFrameDescriptor frame;
-  std::uint32_t rc, number = UINT32_MAX;
-  std::uint32_t total = startup->frameCount ? startup->frameCount : 1;
-  int lastPercent = 0;
   const Address none{};
-  while ((rc = WardenGetFrame(key, WARDEN_FRAME_NEXT_FORWARD,
-                              WARDEN_FRAME_APPLY_RUN_FILTER | WARDEN_FRAME_ATTACH_FIELDS, number,
-                              nullptr, &frame)) == WARDEN_OK) {
-    number = frame.frameNumber;
+  decode::DecodedFrame decoded;
+  bool ok = kit::forEachFrame(key, startup, 0, [&](const WardenFrameDescriptor& frame) {
+    kit::decode(frame, decoded);
     Address src, dst;
-    if (addressesOf(frame, kind, src, dst)) {
-      Entry* s = find(key, endpoints, src, none);
-      if (s == nullptr) return 0;
-      s->framesAB += 1;
-      s->bytesAB += frame.wireLength;
-      Entry* d = find(key, endpoints, dst, none);
-      if (d == nullptr) return 0;
-      d->framesBA += 1;
-      d->bytesBA += frame.wireLength;
-      bool forward = std::memcmp(&src, &dst, sizeof src) <= 0;
-      Entry* c = find(key, conversations, forward ? src : dst, forward ? dst : src);
-      if (c == nullptr) return 0;
-      (forward ? c->framesAB : c->framesBA) += 1;
-      (forward ? c->bytesAB : c->bytesBA) += frame.wireLength;
-    }
-    int pct = static_cast<int>(static_cast<std::uint64_t>(number) * 100 / total);
-    if (pct > lastPercent && pct <= 99) {
-      lastPercent = pct;
-      if (WardenIndicateStatus(key, WARDEN_STATUS_RUNNING, 0, nullptr, pct) != WARDEN_OK) return 0;
-    }
-  }
-  if (rc != WARDEN_ERR_NO_MORE_FRAMES) return 0;
+    if (!addressesOf(decoded, kind, src, dst)) return true;
+    // Each row is updated before the next find, which may grow (move) the table.
+    Entry* s = find(key, endpoints, src, none);
+    if (s == nullptr) return false;
+    s->framesAB += 1;
+    s->bytesAB += frame.wireLength;
+    Entry* d = find(key, endpoints, dst, none);
+    if (d == nullptr) return false;
+    d->framesBA += 1;
+    d->bytesBA += frame.wireLength;
+    bool forward = std::memcmp(&src, &dst, sizeof src) <= 0;
+    Entry* c = find(key, conversations, forward ? src : dst, forward ? dst : src);
+    if (c == nullptr) return false;
+    (forward ? c->framesAB : c->framesBA) += 1;
+    (forward ? c->bytesAB : c->bytesBA) += frame.wireLength;
+    return true;
+  });
+  if (!ok) return 0;
   const bool byFrames = config.byFrames != 0;
   WardenColumn columns[8];
   WardenEvent event;
