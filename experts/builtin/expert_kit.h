@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -58,6 +59,17 @@ int guard(WardenKey key, Body&& body) {
     WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, e.what(), 0);
     return 0;
   }
+}
+
+// Register's whole job: the expert's name, description and flags (vendor Warden, version 1).
+inline int describe(WardenExpertInfo* info, const char* name, const char* description,
+                    std::uint32_t flags) {
+  std::snprintf(info->name, sizeof info->name, "%s", name);
+  std::snprintf(info->vendor, sizeof info->vendor, "%s", "Warden");
+  std::snprintf(info->description, sizeof info->description, "%s", description);
+  info->version = 1;
+  info->flags = flags;
+  return 1;
 }
 
 // Says why Configure or Run gives up (a PROBLEM status the host reports) and returns 0.

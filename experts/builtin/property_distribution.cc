@@ -105,16 +105,12 @@ int refuse(WardenKey key, const std::string& why) { return kit::refuse(key, why.
 }  // namespace
 
 int propdistRegister(WardenExpertInfo* info) {
-  std::strcpy(info->name, "Property Distribution");
-  std::strcpy(info->vendor, "Warden");
-  std::strcpy(info->description,
-              "For one field (option field=NAME, else the focused field, else "
-              "tcp.window_size_value): frames carrying it, "
-              "min/max/mean of numbers, count and share of each value, flag on/off counts "
-              "(option top=N value rows, 0 for all)");
-  info->version = 1;
-  info->flags = WARDEN_EXPERT_CONFIGURABLE;
-  return 1;
+  return kit::describe(info, "Property Distribution",
+                       "For one field (option field=NAME, else the focused field, else "
+                       "tcp.window_size_value): frames carrying it, "
+                       "min/max/mean of numbers, count and share of each value, flag on/off counts "
+                       "(option top=N value rows, 0 for all)",
+                       WARDEN_EXPERT_CONFIGURABLE);
 }
 
 int propdistConfigure(WardenKey key, WardenExpertConfig** out, const WardenStartupInfo* startup,

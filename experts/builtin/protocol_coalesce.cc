@@ -449,15 +449,12 @@ std::string defaultOutput(const char* capturePath) {
 }  // namespace
 
 int coalesceRegister(WardenExpertInfo* info) {
-  std::strcpy(info->name, "Protocol Coalesce");
-  std::strcpy(info->vendor, "Warden");
-  std::strcpy(info->description,
-              "Writes a new capture in which IP fragments are reassembled datagrams and "
-              "NBSS/SMB, DCE/RPC, DNS and HTTP messages spread over TCP segments are one frame "
-              "(options out=PATH, format=pcapng|pcap)");
-  info->version = 1;
-  info->flags = WARDEN_EXPERT_CONFIGURABLE | WARDEN_EXPERT_WRITES_CAPTURE;
-  return 1;
+  return kit::describe(
+      info, "Protocol Coalesce",
+      "Writes a new capture in which IP fragments are reassembled datagrams and "
+      "NBSS/SMB, DCE/RPC, DNS and HTTP messages spread over TCP segments are one frame "
+      "(options out=PATH, format=pcapng|pcap)",
+      WARDEN_EXPERT_CONFIGURABLE | WARDEN_EXPERT_WRITES_CAPTURE);
 }
 
 int coalesceConfigure(WardenKey key, WardenExpertConfig** out, const WardenStartupInfo* startup,

@@ -106,14 +106,11 @@ std::uint32_t report(WardenKey key, Table& table, bool highest, std::uint64_t fr
 }  // namespace
 
 int protdistRegister(WardenExpertInfo* info) {
-  std::strcpy(info->name, "Protocol Distribution");
-  std::strcpy(info->vendor, "Warden");
-  std::strcpy(info->description,
-              "Frames and bytes per protocol: every protocol of each frame's stack, and the "
-              "highest protocol only");
-  info->version = 1;
-  info->flags = 0;
-  return 1;
+  return kit::describe(
+      info, "Protocol Distribution",
+      "Frames and bytes per protocol: every protocol of each frame's stack, and the "
+      "highest protocol only",
+      0);
 }
 
 int protdistRun(WardenKey key, const WardenExpertConfig*, const WardenStartupInfo* startup,

@@ -394,16 +394,12 @@ class ResponseTimes {
 }  // namespace
 
 int srtRegister(WardenExpertInfo* info) {
-  std::strcpy(info->name, "Average Server Response Time");
-  std::strcpy(info->vendor, "Warden");
-  std::strcpy(info->description,
-              "Request/response pairs per server and port with average, min and max response "
-              "time: SMB/SMB2 by message id, DCE/RPC by call id, DNS by transaction id, other TCP "
-              "ports (option ports=80;8080, default 80) by first reply after client data; "
-              "pairs=yes lists every pair");
-  info->version = 1;
-  info->flags = WARDEN_EXPERT_CONFIGURABLE;
-  return 1;
+  return kit::describe(
+      info, "Average Server Response Time",
+      "Request/response times per server and port (avg, min, max): SMB/SMB2 by message id, "
+      "DCE/RPC by call id, DNS by id, TCP ports (option ports=80;8080, default 80) by first "
+      "reply after client data; pairs=yes lists every pair",
+      WARDEN_EXPERT_CONFIGURABLE);
 }
 
 int srtConfigure(WardenKey key, WardenExpertConfig** out, const WardenStartupInfo*, std::uint32_t) {

@@ -199,14 +199,11 @@ const char* kindName(std::uint32_t ta) {
 }  // namespace
 
 int tcpretransRegister(WardenExpertInfo* info) {
-  std::strcpy(info->name, "TCP Retransmit");
-  std::strcpy(info->vendor, "Warden");
-  std::strcpy(info->description,
-              "Every retransmitted TCP segment with the frame that first sent it and the delay, "
-              "classified as retransmission, fast or spurious retransmission as tshark does");
-  info->version = 1;
-  info->flags = 0;
-  return 1;
+  return kit::describe(
+      info, "TCP Retransmit",
+      "Every retransmitted TCP segment with the frame that first sent it and the delay, "
+      "classified as retransmission, fast or spurious retransmission as tshark does",
+      0);
 }
 
 int tcpretransRun(WardenKey key, const WardenExpertConfig*, const WardenStartupInfo* startup,

@@ -167,14 +167,11 @@ struct Config {
 }  // namespace
 
 int topusersRegister(WardenExpertInfo* info) {
-  std::strcpy(info->name, "Top Users");
-  std::strcpy(info->vendor, "Warden");
-  std::strcpy(info->description,
-              "Top senders, receivers and conversations by bytes or frames, for MAC, IPv4 or IPv6 "
-              "addresses (options address=mac|ipv4|ipv6|ip, top=N, sort=bytes|frames)");
-  info->version = 1;
-  info->flags = WARDEN_EXPERT_CONFIGURABLE;
-  return 1;
+  return kit::describe(
+      info, "Top Users",
+      "Top senders, receivers and conversations by bytes or frames, for MAC, IPv4 or IPv6 "
+      "addresses (options address=mac|ipv4|ipv6|ip, top=N, sort=bytes|frames)",
+      WARDEN_EXPERT_CONFIGURABLE);
 }
 
 int topusersConfigure(WardenKey key, WardenExpertConfig** out, const WardenStartupInfo*,
