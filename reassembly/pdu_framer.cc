@@ -109,12 +109,11 @@ PduFramer::PduFramer(Sink sink, FramerOptions options)
 
 PduFramer::~PduFramer() = default;
 
-bool PduFramer::choose(Stream& s, Direction& d, const Delivery& delivery) {
+bool PduFramer::choose(Direction& d, const Delivery& delivery) {
   auto port = [&](std::uint16_t p) { return delivery.from->port == p || delivery.to->port == p; };
   std::string_view t = text(delivery.bytes);
   bool httpPort = std::any_of(options_.httpPorts.begin(), options_.httpPorts.end(),
                               [&](std::uint16_t p) { return port(p); });
-  (void)s;
   if (port(139) || port(445)) {
     d.protocol = PduProtocol::kNbss;
   } else if (port(53)) {
@@ -172,8 +171,7 @@ void PduFramer::take(Direction& d, std::span<const std::byte> bytes) {
   d.length += bytes.size();
 }
 
-void PduFramer::emit(Stream& s, Direction& d, int dir, bool complete) {
-  (void)s;
+void PduFramer::emit(Direction& d, int dir, bool complete) {
   Pdu pdu{d.protocol, currentStream_,
           dir,        d.from,
           d.to,       d.start,
@@ -242,14 +240,14 @@ std::size_t PduFramer::step(Stream& s, Direction& d, int dir, std::span<const st
         std::uint64_t total = 0;
         if (d.protocol == PduProtocol::kNbss) {
           if (!isNbssStart(h) && byteAt(h, 0) != 0x00) {
-            emit(s, d, dir, false);
+            emit(d, dir, false);
             d.state = State::kLost;
             return n;
           }
           total = 4 + ((byteAt(h, 1) & 1u) << 16 | byteAt(h, 2) << 8 | byteAt(h, 3));
         } else if (d.protocol == PduProtocol::kDcerpc) {
           if (!isDcerpcStart(h)) {
-            emit(s, d, dir, false);
+            emit(d, dir, false);
             d.state = State::kLost;
             return n;
           }
@@ -260,7 +258,7 @@ std::size_t PduFramer::step(Stream& s, Direction& d, int dir, std::span<const st
         }
         d.remaining = total - header;
         d.state = State::kBody;
-        if (d.remaining == 0) emit(s, d, dir, true);
+        if (d.remaining == 0) emit(d, dir, true);
         return n;
       }
       // HTTP: collect lines up to the empty one.
@@ -278,17 +276,17 @@ std::size_t PduFramer::step(Stream& s, Direction& d, int dir, std::span<const st
                   (size >= 2 && d.line[size - 1] == '\n' && d.line[size - 2] == '\n');
       if (!done) {
         if (d.line.size() > options_.maxHttpHeader) {
-          emit(s, d, dir, false);
+          emit(d, dir, false);
           d.state = State::kLost;
         }
         return n;
       }
       if (!headerDone(s, d)) {
-        emit(s, d, dir, false);
+        emit(d, dir, false);
         d.state = State::kLost;
         return n;
       }
-      if (d.state == State::kBody && d.remaining == 0) emit(s, d, dir, true);
+      if (d.state == State::kBody && d.remaining == 0) emit(d, dir, true);
       return n;
     }
     case State::kBody:
@@ -298,7 +296,7 @@ std::size_t PduFramer::step(Stream& s, Direction& d, int dir, std::span<const st
       d.remaining -= n;
       if (d.remaining == 0) {
         if (d.state == State::kBody) {
-          emit(s, d, dir, true);
+          emit(d, dir, true);
         } else {
           d.state = State::kChunkLine;
         }
@@ -320,7 +318,7 @@ std::size_t PduFramer::step(Stream& s, Direction& d, int dir, std::span<const st
       std::string_view line(d.line.data(), d.line.size());
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (d.state == State::kTrailer) {
-        if (line.empty()) emit(s, d, dir, true);
+        if (line.empty()) emit(d, dir, true);
         d.line.clear();
         return n;
       }
@@ -328,7 +326,7 @@ std::size_t PduFramer::step(Stream& s, Direction& d, int dir, std::span<const st
       auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
       d.line.clear();
       if (ec != std::errc() || end == line.data()) {
-        emit(s, d, dir, false);
+        emit(d, dir, false);
         d.state = State::kLost;
         return n;
       }
@@ -379,7 +377,7 @@ void PduFramer::add(const Delivery& delivery) {
   d.to = delivery.to;
   std::span<const std::byte> bytes = delivery.bytes;
   if (d.state == State::kUndecided) {
-    if (!choose(s, d, delivery)) {
+    if (!choose(d, delivery)) {
       d.state = State::kUnframed;
       return;
     }
@@ -396,7 +394,7 @@ void PduFramer::add(const Delivery& delivery) {
     bool open = d.state != State::kLost && d.length != 0;
     if (open) {
       currentFrame_ = delivery.frame;
-      emit(s, d, dir, false);
+      emit(d, dir, false);
     }
     d.state = State::kLost;
   }
@@ -419,7 +417,7 @@ void PduFramer::finish() {
       if (d.state == State::kUndecided || d.state == State::kUnframed || d.state == State::kLost ||
           d.length == 0)
         continue;
-      emit(s, d, dir, d.state == State::kUntilClose);
+      emit(d, dir, d.state == State::kUntilClose);
     }
   }
 }

@@ -92,16 +92,15 @@ class PduFramer {
   struct Stream {
     Direction directions[2];
     std::deque<bool> headRequests;  // requests sent, oldest first: true for HEAD
-    TcpEndpoint sides[2];
   };
 
-  bool choose(Stream& s, Direction& d, const Delivery& delivery);
+  bool choose(Direction& d, const Delivery& delivery);
   bool startsPdu(const Direction& d, std::span<const std::byte> bytes) const;
   void begin(Direction& d, std::uint64_t offset);
   void consume(Stream& s, Direction& d, int dir, std::span<const std::byte> bytes,
                std::uint64_t frame);
   std::size_t step(Stream& s, Direction& d, int dir, std::span<const std::byte> bytes);
-  void emit(Stream& s, Direction& d, int dir, bool complete);
+  void emit(Direction& d, int dir, bool complete);
   bool headerDone(Stream& s, Direction& d);
   void take(Direction& d, std::span<const std::byte> bytes);
 
