@@ -89,6 +89,22 @@ def main():
                               "eth.src == 00:11:22:33:44:55 || ipv6.addr == 2001:db8::/32"]):
         write("display_filter", f"expression{i}", text.encode())
 
+    # TCP segments for fuzz_pdu_framer: [flags][2-byte advance][length][bytes], flags bit 0 the
+    # direction, bits 4-6 the server port (0: 445, 2: 53, 3: 80, 4: 135).
+    def segments(port, *pieces):
+        out = b""
+        for direction, data in pieces:
+            out += bytes([direction | port << 4]) + b"\x00\x00" + bytes([len(data)]) + data
+        return out
+    smb2 = b"\x00\x00\x00\x48" + b"\xfeSMB" + b"\x40" + b"\x00" * 67
+    write("pdu_framer", "nbss_smb2_split", segments(0, (0, smb2[:30]), (0, smb2[30:]), (1, smb2)))
+    http = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    write("pdu_framer", "http_chunked", segments(3, (0, b"GET / HTTP/1.1\r\n\r\n"),
+                                                   (1, http[:40]), (1, http[40:])))
+    dce = bytes([5, 0, 0, 3, 0x10, 0, 0, 0, 24, 0, 0, 0, 1, 0, 0, 0]) + b"\x00" * 8
+    write("pdu_framer", "dcerpc_request", segments(4, (0, dce[:10]), (0, dce[10:])))
+    write("pdu_framer", "dns_tcp", segments(2, (0, b"\x00\x0c" + b"\x12\x34\x01\x00" + b"\x00" * 8)))
+
 
 if __name__ == "__main__":
     main()
