@@ -371,6 +371,9 @@ class Writer {
     return ok_;
   }
   bool ok() const { return ok_; }
+  // Units written; they must be every unit pass 1 planned, or source frames were dropped for
+  // nothing.
+  std::uint64_t written() const { return written_; }
 
  private:
   using Buffer = std::vector<std::byte, HostAllocator<std::byte>>;
@@ -414,6 +417,7 @@ class Writer {
     if (!rebuilt.ok()) return fail("coalesce: " + rebuilt.status().toString());
     putCoalesced(at, first, *rebuilt, datagram.version == 4 ? "IPv4 datagram" : "IPv6 datagram",
                  datagram.frames);
+    ++written_;
   }
 
   void writePdu(const WardenFrameDescriptor& at, const PlannedPdu& pdu, const Buffer& payload) {
@@ -425,6 +429,7 @@ class Writer {
         payload);
     if (!rebuilt.ok()) return fail("coalesce: " + rebuilt.status().toString());
     putCoalesced(at, model, *rebuilt, pdu.kind, pdu.frames);
+    ++written_;
   }
 
   WardenKey key_;
@@ -433,6 +438,7 @@ class Writer {
   Output& output_;
   const std::string& path_;
   bool ok_ = true;
+  std::uint64_t written_ = 0;
   HostMap<std::uint32_t, Buffer> buffers_;  // payloads being gathered, by PDU
   decode::DecodedFrame decoded_;
   reassembly::Defragmenter defrag_;
@@ -529,6 +535,12 @@ int coalesceRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
                            [&](const WardenFrameDescriptor& f) { return writer.frame(f); }))
       return 0;
     if (!writer.ok()) return 0;
+    if (writer.written() != counts.datagrams + counts.pdus) {
+      return kit::refuse(key, fmt::format("coalesce: {} units planned, {} written: the output "
+                                          "would lose their frames, so it is not kept",
+                                          counts.datagrams + counts.pdus, writer.written())
+                                  .c_str());
+    }
     if (Status s = output.close(); !s.ok()) {
       WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, s.toString().c_str(), 0);
       return 0;
