@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/bytes.h"
 #include "experts/builtin/builtins.h"
 #include "experts/builtin/expert_kit.h"
 #include "reassembly/ip_defrag.h"
@@ -95,20 +96,23 @@ struct PortWait {
   std::uint64_t frame = 0;
 };
 
+// Header fields at fixed offsets, read through the bounded ByteReader (callers check the header
+// length first; a field past the end reads as 0).
+std::uint64_t field(std::span<const std::byte> b, std::size_t at, int width, Endian endian) {
+  ByteReader r(b, 0, endian);
+  if (!r.seek(at).ok()) return 0;
+  if (width == 2) return r.u16().valueOr(0);
+  if (width == 4) return r.u32().valueOr(0);
+  return r.u64().valueOr(0);
+}
 std::uint16_t u16le(std::span<const std::byte> b, std::size_t at) {
-  return static_cast<std::uint16_t>(static_cast<std::uint8_t>(b[at]) |
-                                    static_cast<std::uint8_t>(b[at + 1]) << 8);
+  return static_cast<std::uint16_t>(field(b, at, 2, Endian::kLittle));
 }
 std::uint32_t u32(std::span<const std::byte> b, std::size_t at, bool little) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) {
-    auto byte = static_cast<std::uint32_t>(static_cast<std::uint8_t>(b[at + i]));
-    v |= little ? byte << (8 * i) : byte << (8 * (3 - i));
-  }
-  return v;
+  return static_cast<std::uint32_t>(field(b, at, 4, little ? Endian::kLittle : Endian::kBig));
 }
 std::uint64_t u64le(std::span<const std::byte> b, std::size_t at) {
-  return u32(b, at, true) | static_cast<std::uint64_t>(u32(b, at + 4, true)) << 32;
+  return field(b, at, 8, Endian::kLittle);
 }
 
 class ResponseTimes {
