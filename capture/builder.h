@@ -32,6 +32,10 @@ class CaptureBuilder {
   void addFrame(const FrameRecord& record, std::string_view comment = {}) {
     if (!comment.empty()) capture_.comments_.emplace(capture_.frames_.size(), comment);
     capture_.frames_.push_back(record);
+    if (record.offset >= released_ + kReleaseBehind) {  // resident memory stays flat while indexing
+      capture_.release(released_, record.offset);
+      released_ = record.offset;
+    }
   }
   void reserveFrames(std::size_t n) { capture_.frames_.reserve(n); }
   void addSectionComment(std::string_view comment) { capture_.sectionComments_.push_back(comment); }
@@ -47,8 +51,10 @@ class CaptureBuilder {
   }
 
  private:
+  static constexpr std::uint64_t kReleaseBehind = std::uint64_t{16} << 20;
   Capture& capture_;
   const OpenOptions& options_;
+  std::uint64_t released_ = 0;  // file bytes before this are no longer resident
 };
 
 // Nanoseconds computed in 128 bits, saturated to int64: hostile headers must not overflow.

@@ -101,22 +101,30 @@ Status indexAny(CaptureBuilder& builder, const std::string& name) {
 
 }  // namespace
 
+Result<Capture> Capture::index(Capture capture, OpenOptions options) {
+  CaptureBuilder builder(capture, options);
+  WARDEN_TRY(indexAny(builder, capture.name_));
+  // What the index pass still holds resident: the runs map again what they read.
+  capture.release(0, capture.data_.size());
+  return capture;
+}
+
 Result<Capture> Capture::fromBytes(std::span<const std::byte> bytes, std::string name,
                                    OpenOptions options) {
   Capture capture;
   capture.name_ = std::move(name);
   capture.data_ = bytes;
-  CaptureBuilder builder(capture, options);
-  WARDEN_TRY(indexAny(builder, capture.name_));
-  return capture;
+  return index(std::move(capture), options);
 }
 
 Result<Capture> Capture::open(const std::string& path, OpenOptions options) {
   WARDEN_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
   auto mapping = std::make_unique<MappedFile>(std::move(file));
-  WARDEN_ASSIGN_OR_RETURN(Capture capture, fromBytes(mapping->bytes(), path, options));
+  Capture capture;
+  capture.name_ = path;
+  capture.data_ = mapping->bytes();
   capture.mapping_ = std::move(mapping);
-  return capture;
+  return index(std::move(capture), options);
 }
 
 }  // namespace warden::capture

@@ -106,6 +106,11 @@ class Capture {
   void prefetch(std::size_t index) const {
     if (index < frames_.size()) __builtin_prefetch(data_.data() + frames_[index].offset);
   }
+  // Lets go of the resident pages of file bytes [from, to) (a mapped file; no-op otherwise). Frames
+  // there stay readable, at the cost of mapping them again. Any thread.
+  void release(std::uint64_t from, std::uint64_t to) const {
+    if (mapping_) mapping_->release(from, to);
+  }
   // Problems that ended reading early in lenient mode, and oddities worth telling the user.
   const std::vector<Status>& warnings() const { return warnings_; }
   // pcapng section comments (shb opt_comment), in file order.
@@ -114,6 +119,7 @@ class Capture {
  private:
   friend class CaptureBuilder;
   Capture() = default;
+  static Result<Capture> index(Capture capture, OpenOptions options);
 
   std::string name_;
   Format format_ = Format::kPcap;

@@ -4,8 +4,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "base/bytes.h"
 
@@ -237,6 +239,51 @@ TEST(Capture, UnknownAndTinyFilesAreRefusedByName) {
   EXPECT_EQ(Capture::open("/nonexistent/file.pcap").status().code(), Code::kNotFound);
   EXPECT_EQ(Capture::open(std::filesystem::temp_directory_path().string()).status().code(),
             Code::kInvalidArgument);
+}
+
+// Kilobytes of file pages this process has mapped (RssFile of /proc/self/status).
+std::uint64_t residentFileKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssFile:", 0) == 0) return std::stoull(line.substr(8));
+  }
+  return 0;
+}
+
+TEST(Capture, ReleasedBytesLeaveResidentMemoryAndStayReadable) {
+  // 48 MiB of 1500-byte frames, written to a real file so that it is mapped.
+  PcapBuilder pcap(Endian::kLittle, false);
+  constexpr std::size_t kFrames = 48 * 1024 * 1024 / 1516;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    pcap.record(static_cast<std::uint32_t>(i), 0, payload(1500, static_cast<int>(i)));
+  }
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("warden-release-" + std::to_string(getpid()));
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(pcap.bytes.data()),
+              static_cast<std::streamsize>(pcap.bytes.size()));
+  }
+  auto sum = [](const Capture& c) {
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < c.frameCount(); ++i) {
+      for (std::byte b : c.frame(i).bytes) total = total * 31 + static_cast<std::uint8_t>(b);
+    }
+    return total;
+  };
+  Result<Capture> c = Capture::open(path.string());
+  std::filesystem::remove(path);  // the mapping keeps the bytes
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->frameCount(), kFrames);
+  const std::uint64_t afterIndex = residentFileKb();
+  const std::uint64_t before = sum(*c);  // maps every page
+  const std::uint64_t mapped = residentFileKb();
+  EXPECT_GT(mapped, afterIndex + 40 * 1024) << "indexing released what it walked";
+  c->release(0, c->fileSize());
+  EXPECT_LT(residentFileKb(), mapped - 40 * 1024);
+  c->release(1, 4097);  // partial pages: nothing, no crash
+  EXPECT_EQ(sum(*c), before) << "released bytes read back the same";
 }
 
 TEST(Pcapng, SectionsInterfacesResolutionsOffsetsAndComments) {

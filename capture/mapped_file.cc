@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -41,6 +42,17 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
   // Frames are read front to back by most users; let the kernel read ahead generously.
   madvise(data, size, MADV_SEQUENTIAL);
   return MappedFile(static_cast<const std::byte*>(data), size);
+}
+
+void MappedFile::release(std::size_t from, std::size_t to) const {
+  static const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  to = std::min(to, size_);
+  std::size_t first = (from + page - 1) / page * page;  // whole pages only: inward
+  std::size_t last = to / page * page;
+  if (data_ == nullptr || first >= last) return;
+  // The mapping is read-only and private: no page was ever copied, so MADV_DONTNEED refills from
+  // the file. A refusal only costs memory.
+  (void)madvise(const_cast<std::byte*>(data_) + first, last - first, MADV_DONTNEED);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

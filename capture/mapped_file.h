@@ -23,6 +23,10 @@ class MappedFile {
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   std::size_t size() const { return size_; }
+  // Drops the process's page mappings of the whole pages inside [from, to): resident memory falls,
+  // the bytes stay valid (a later read maps them again from the page cache). Readers call it
+  // behind them so a large capture does not stay resident as a whole.
+  void release(std::size_t from, std::size_t to) const;
 
  private:
   MappedFile(const std::byte* data, std::size_t size) : data_(data), size_(size) {}
