@@ -37,10 +37,71 @@ extern const WardenHostApi kHostApi;
 
 }  // namespace
 
+// Where each run of one Session::run() reads the capture, so that the bytes a run has left
+// behind leave resident memory (Capture::release) unless another run is reading there: however
+// large the file, and however far apart fast and slow runs are, each keeps only a few MiB around
+// its position mapped, and peak RSS stays flat. A byte read again later (by a slower run, or in a
+// second pass) is mapped again from the page cache; that costs about 5% of a run's time. (Pacing
+// fast runs to keep them near the slowest, so each page is mapped once, measured no faster.)
+class ReadTracker {
+ public:
+  // How far a run moves between reports.
+  static constexpr std::uint64_t kReportEvery = std::uint64_t{2} << 20;
+
+  ReadTracker(const capture::Capture& capture, std::size_t runs)
+      : capture_(capture), offsets_(runs, kNotReading) {}
+  // Run `slot` read the frame at file `offset`.
+  void moved(std::size_t slot, std::uint64_t offset) {
+    std::lock_guard lock(mutex_);
+    std::uint64_t before = std::exchange(offsets_[slot], offset);
+    if (before == kNotReading || offset <= before) return;  // its first read, or it went back
+    // What it left behind, less what it may still look back at (a retransmission's original).
+    releaseUnread(before > kMargin ? before - kMargin : 0, offset > kMargin ? offset - kMargin : 0);
+  }
+  // Run `slot` reads no more.
+  void done(std::size_t slot) {
+    std::lock_guard lock(mutex_);
+    std::uint64_t at = std::exchange(offsets_[slot], kNotReading);
+    if (at != kNotReading) releaseUnread(at > kMargin ? at - kMargin : 0, at + kReportEvery);
+  }
+
+ private:
+  static constexpr std::uint64_t kNotReading = UINT64_MAX;
+  static constexpr std::uint64_t kMargin = std::uint64_t{4} << 20;
+
+  // Releases [from, to) but for the windows of the runs still reading there.
+  void releaseUnread(std::uint64_t from, std::uint64_t to) {
+    if (from >= to) return;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> keep;
+    for (std::uint64_t at : offsets_) {
+      if (at != kNotReading)
+        keep.emplace_back(at > kMargin ? at - kMargin : 0, at + kReportEvery + kMargin);
+    }
+    std::sort(keep.begin(), keep.end());
+    for (const auto& [start, end] : keep) {
+      if (end <= from) continue;
+      if (start >= to) break;
+      if (start > from) capture_.release(from, start);
+      from = std::max(from, end);
+      if (from >= to) return;
+    }
+    capture_.release(from, to);
+  }
+
+  const capture::Capture& capture_;
+  std::mutex mutex_;
+  std::vector<std::uint64_t> offsets_;  // each run's last reported offset
+};
+
 class RunContext {
  public:
-  RunContext(Session& session, const RunRequest& request)
-      : session_(session), plugin_(*request.plugin), optionsText_(request.options) {
+  RunContext(Session& session, const RunRequest& request, std::shared_ptr<ReadTracker> reads,
+             std::size_t readSlot)
+      : session_(session),
+        plugin_(*request.plugin),
+        optionsText_(request.options),
+        reads_(std::move(reads)),
+        readSlot_(readSlot) {
     result_.expert = plugin_.id();
     result_.name = std::string(plugin_.name());
     result_.options = request.options;
@@ -156,6 +217,7 @@ class RunContext {
     });
     return WARDEN_OK;
   }
+  std::uint32_t selectFields(const char* const* names, std::uint32_t count);
   std::uint32_t releaseResource(custody::Scope& scope, WardenResource resource, int runCloser) {
     Status status = runCloser ? scope.ledger().close(resource) : scope.ledger().dismiss(resource);
     if (aborted()) return WARDEN_ERR_TERMINATE;
@@ -213,6 +275,9 @@ class RunContext {
   RunResult result_;
   std::size_t eventBytes_ = 0;
   std::atomic<std::uint64_t> framesRead_{0};
+  std::shared_ptr<ReadTracker> reads_;  // shared with the other runs (and outlives a hung one)
+  std::size_t readSlot_;
+  std::uint64_t lastReadReport_ = 0;  // the file offset last reported to reads_
 
   // Frame access state.
   std::size_t decodedIndex_ = SIZE_MAX;
@@ -224,6 +289,8 @@ class RunContext {
   std::string malformed_;
   std::string comment_;
   std::list<WardenFilter> filters_;
+  bool selecting_ = false;                        // WardenSelectFields narrowed ATTACH_FIELDS
+  std::vector<decode::FieldDef> selectedFields_;  // in table order
 };
 
 namespace {
@@ -264,8 +331,10 @@ void RunContext::attachDecoded(WardenFrameDescriptor& out, bool withFields) {
   textOf_.clear();
   // Getters assign whole values, so one pair serves every field (not ~55 constructions a frame).
   decode::FieldValue values[2];
-  for (const decode::FieldDef& def :
-       withFields ? decode::allFields() : std::span<const decode::FieldDef>()) {
+  std::span<const decode::FieldDef> defs;
+  if (withFields)
+    defs = selecting_ ? std::span<const decode::FieldDef>(selectedFields_) : decode::allFields();
+  for (const decode::FieldDef& def : defs) {
     int n = def.get(decoded_, values);
     for (int i = 0; i < n; ++i) {
       WardenField field{};
@@ -370,6 +439,31 @@ std::uint32_t RunContext::getFrame(std::uint32_t direction, std::uint32_t flags,
     attachDecoded(*out, (flags & WARDEN_FRAME_ATTACH_FIELDS) != 0);
   }
   framesRead_.fetch_add(1, std::memory_order_relaxed);
+  if (const std::uint64_t offset = capture.records()[index].offset;
+      offset >= lastReadReport_ + ReadTracker::kReportEvery ||
+      offset + ReadTracker::kReportEvery <= lastReadReport_) {
+    reads_->moved(readSlot_, offset);
+    lastReadReport_ = offset;
+  }
+  return WARDEN_OK;
+}
+
+std::uint32_t RunContext::selectFields(const char* const* names, std::uint32_t count) {
+  if (aborted()) return WARDEN_ERR_TERMINATE;
+  if (names == nullptr && count != 0) return WARDEN_ERR_INVALID_PARAMETER;
+  std::span<const decode::FieldDef> table = decode::allFields();
+  std::vector<bool> chosen(table.size(), false);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (names[i] == nullptr) return WARDEN_ERR_INVALID_PARAMETER;
+    const decode::FieldDef* def = decode::findField(boundedString(names[i]));
+    if (def == nullptr) return WARDEN_ERR_NOT_FOUND;
+    chosen[static_cast<std::size_t>(def - table.data())] = true;
+  }
+  selectedFields_.clear();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    if (chosen[i]) selectedFields_.push_back(table[i]);
+  }
+  selecting_ = count != 0;
   return WARDEN_OK;
 }
 
@@ -660,6 +754,7 @@ void RunContext::execute() noexcept {
     failed_ = true;
   }
   filters_.clear();
+  reads_->done(readSlot_);
   settle(scope);
   result_.duration = Clock::now() - started_;
   result_.framesRead = framesRead_.load(std::memory_order_relaxed);
@@ -719,6 +814,9 @@ uint32_t hostReleaseResource(WardenKey key, WardenResource resource, int runClos
   KeyImpl& k = impl(key);
   return k.run->releaseResource(*k.scope, resource, runCloser);
 }
+uint32_t hostSelectFields(WardenKey key, const char* const* names, uint32_t count) {
+  return impl(key).run->selectFields(names, count);
+}
 
 const WardenHostApi kHostApi = {WARDEN_EXPERT_ABI_VERSION,
                                 sizeof(WardenHostApi),
@@ -734,7 +832,8 @@ const WardenHostApi kHostApi = {WARDEN_EXPERT_ABI_VERSION,
                                 hostGetStartupInfo,
                                 hostGetOption,
                                 hostRegisterResource,
-                                hostReleaseResource};
+                                hostReleaseResource,
+                                hostSelectFields};
 
 }  // namespace
 
@@ -772,11 +871,12 @@ void Session::cancel() {
 std::vector<RunResult> Session::run(const std::vector<RunRequest>& requests) {
   std::vector<RunResult> results(requests.size());
   std::vector<bool> hung(requests.size(), false);
+  auto reads = std::make_shared<ReadTracker>(capture_, requests.size());
   {
     std::lock_guard lock(mutex_);
     active_.clear();
     for (const RunRequest& request : requests) {
-      active_.push_back(std::make_unique<RunContext>(*this, request));
+      active_.push_back(std::make_unique<RunContext>(*this, request, reads, active_.size()));
     }
   }
   for (std::size_t i = 0; i < active_.size(); ++i) {
@@ -787,6 +887,7 @@ std::vector<RunResult> Session::run(const std::vector<RunRequest>& requests) {
       results[i] = active_[i]->takeResult();
       results[i].outcome = Outcome::kFailed;
       results[i].message = fmt::format("could not start a thread: {}", e.what());
+      reads->done(i);
       hung[i] = true;  // nothing to join
     }
   }
@@ -833,6 +934,7 @@ std::vector<RunResult> Session::run(const std::vector<RunRequest>& requests) {
   }
   std::lock_guard activeLock(mutex_);
   active_.clear();
+  capture_.release(0, capture_.fileSize());  // between run() calls nothing reads the file
   return results;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,10 +86,11 @@ struct ValueKey {
 };
 struct ValueKeyHash {
   std::size_t operator()(const ValueKey& k) const {
-    std::uint64_t h =
-        (k.number ^ (static_cast<std::uint64_t>(k.type) << 56)) * 0x9e3779b97f4a7c15ull;
-    for (std::uint8_t b : k.bytes) h = (h ^ b) * 1099511628211ull;
-    return static_cast<std::size_t>(h ^ (h >> 31));
+    return kit::Hash()
+        .add(k.number)
+        .add(static_cast<std::uint64_t>(k.type) << 32 | k.hexDigits)
+        .add(k.bytes, sizeof k.bytes)
+        .value();
   }
 };
 
@@ -156,6 +158,14 @@ int propdistRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
         values(64, HostStringHash{}, std::equal_to<HostString>{},
                HostAllocator<std::pair<const HostString, std::uint64_t>>(key));
     const std::string_view wanted = config.field;
+    // Only the wanted field attached to each frame; an older host attaches all of them.
+    const char* selection[] = {config.field};
+    if (std::uint32_t rc = WardenSelectFields(key, selection, 1); rc == WARDEN_ERR_NOT_FOUND) {
+      throw std::runtime_error(
+          fmt::format("field {}: not a field with values (a protocol name?)", config.field));
+    } else if (rc != WARDEN_OK && rc != WARDEN_ERR_BAD_VERSION) {
+      throw std::runtime_error(fmt::format("selecting field {}: host error {}", config.field, rc));
+    }
     std::uint64_t frames = 0, carrying = 0, instances = 0, other = 0, on = 0;
     std::uint64_t min = UINT64_MAX, max = 0;
     long double sum = 0;

@@ -150,6 +150,10 @@ TEST(PropertyDistribution, TopRowsFocusedFieldAndBadFields) {
   RunResult bad = bt::runBuiltin(path, "propdist", "field=tcp.nonsense");
   EXPECT_EQ(bad.outcome, Outcome::kFailed);
   EXPECT_NE(bad.message.find("tcp.nonsense"), std::string::npos) << bad.message;
+  RunResult protocol = bt::runBuiltin(path, "propdist", "field=tcp");  // filters accept it
+  EXPECT_EQ(protocol.outcome, Outcome::kFailed);
+  EXPECT_NE(protocol.message.find("field tcp: not a field with values"), std::string::npos)
+      << protocol.message;
   RunResult badTop = bt::runBuiltin(path, "propdist", "top=-1");
   EXPECT_EQ(badTop.outcome, Outcome::kFailed);
   RunResult byDefault = bt::runBuiltin(path, "propdist", "");

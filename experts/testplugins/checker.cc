@@ -102,6 +102,26 @@ extern "C" int Run(WardenKey key, const WardenExpertConfig* config,
       haveLen = f.fields[i].number == f.wireLength;
   }
   EXPECT(haveLen);
+  const uint32_t allFields = f.fieldCount;
+
+  // Field selection: only the named fields, in the table's order; unknown names change nothing.
+  const char* wanted[] = {"ip.addr", "frame.len", "frame.len"};
+  EXPECT(WardenSelectFields(key, wanted, 3) == WARDEN_OK);
+  EXPECT(WardenGetFrame(key, WARDEN_FRAME_SPECIFIC, WARDEN_FRAME_ATTACH_FIELDS, 1, nullptr, &f) ==
+         WARDEN_OK);
+  EXPECT(f.fieldCount == 3 && std::strcmp(f.fields[0].name, "frame.len") == 0 &&
+         f.fields[0].number == f.wireLength && std::strcmp(f.fields[1].name, "ip.addr") == 0 &&
+         std::strcmp(f.fields[2].name, "ip.addr") == 0 && f.protocols != nullptr);
+  const char* unknown[] = {"frame.len", "no.such_field"};
+  EXPECT(WardenSelectFields(key, unknown, 2) == WARDEN_ERR_NOT_FOUND);
+  EXPECT(WardenSelectFields(key, nullptr, 1) == WARDEN_ERR_INVALID_PARAMETER);
+  EXPECT(WardenGetFrame(key, WARDEN_FRAME_SPECIFIC, WARDEN_FRAME_ATTACH_FIELDS, 1, nullptr, &f) ==
+         WARDEN_OK);
+  EXPECT(f.fieldCount == 3);
+  EXPECT(WardenSelectFields(key, nullptr, 0) == WARDEN_OK);
+  EXPECT(WardenGetFrame(key, WARDEN_FRAME_SPECIFIC, WARDEN_FRAME_ATTACH_FIELDS, 1, nullptr, &f) ==
+         WARDEN_OK);
+  EXPECT(f.fieldCount == allFields);
 
   // Filters: the expert's own, a bad one with its reason, the run's (--filter "tcp.port == 80").
   WardenFilter* syn = nullptr;

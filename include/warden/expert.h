@@ -252,6 +252,7 @@ typedef struct WardenHostApi {
   uint32_t (*registerResource)(WardenKey key, const char* name, WardenCloser closer, void* context,
                                WardenResource* out);
   uint32_t (*releaseResource)(WardenKey key, WardenResource resource, int runCloser);
+  uint32_t (*selectFields)(WardenKey key, const char* const* names, uint32_t count);
 } WardenHostApi;
 
 // The key an entry point receives. Its only public member is the helper table.
@@ -323,6 +324,17 @@ static inline uint32_t WardenRegisterResource(WardenKey key, const char* name, W
 static inline uint32_t WardenReleaseResource(WardenKey key, WardenResource resource,
                                              int runCloser) {
   return key->api->releaseResource(key, resource, runCloser);
+}
+
+// Narrows WARDEN_FRAME_ATTACH_FIELDS to the named fields for the rest of the run, as Network
+// Monitor 3's NmAddField narrows its parser: frames then carry only their instances of these
+// fields (in the host's table order), which costs a fraction of attaching every field. count 0
+// attaches every field again. WARDEN_ERR_NOT_FOUND (the selection unchanged) when a name is not
+// a field of the host's table, WARDEN_ERR_BAD_VERSION from a host that predates this helper.
+static inline uint32_t WardenSelectFields(WardenKey key, const char* const* names, uint32_t count) {
+  if (key->api->size < offsetof(WardenHostApi, selectFields) + sizeof key->api->selectFields)
+    return WARDEN_ERR_BAD_VERSION;
+  return key->api->selectFields(key, names, count);
 }
 
 // Entry point types, for hosts and for plug-ins that want to check their signatures.
