@@ -71,11 +71,11 @@ struct ServerKey {
 };
 struct ServerHash {
   std::size_t operator()(const ServerKey& k) const {
-    std::uint64_t h = 1469598103934665603ull;
-    for (std::uint8_t b : k.address.bytes) h = (h ^ b) * 1099511628211ull;
-    h = (h ^ k.port) * 1099511628211ull;
-    return static_cast<std::size_t>((h ^ static_cast<std::uint64_t>(k.protocol)) *
-                                    1099511628211ull);
+    return kit::Hash()
+        .add(k.address)
+        .add(k.port)
+        .add(static_cast<std::uint64_t>(k.protocol))
+        .value();
   }
 };
 struct Tally {
@@ -236,11 +236,11 @@ class ResponseTimes {
     const decode::Address& server = response ? src : dst;
     std::uint16_t clientPort = response ? dstPort : srcPort;
     std::uint16_t serverPort = response ? srcPort : dstPort;
-    std::uint64_t h = 1469598103934665603ull;
-    for (const decode::Address* a : {&client, &server}) {
-      for (std::uint8_t b : a->bytes) h = (h ^ b) * 1099511628211ull;
-    }
-    h = (h ^ (static_cast<std::uint64_t>(clientPort) << 16 | serverPort)) * 1099511628211ull;
+    std::uint64_t h = kit::Hash()
+                          .add(client)
+                          .add(server)
+                          .add(static_cast<std::uint64_t>(clientPort) << 16 | serverPort)
+                          .value();
     message(Protocol::kDns, h, id, !response, true, server, serverPort);
   }
 

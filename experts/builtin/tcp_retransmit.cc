@@ -85,15 +85,12 @@ struct ConnectionKey {
 
 struct KeyHash {
   std::size_t operator()(const ConnectionKey& k) const {
-    std::uint64_t h = 1469598103934665603ull;
-    auto mix = [&](const Endpoint& e) {
-      for (std::uint8_t b : e.address.bytes) h = (h ^ b) * 1099511628211ull;
-      h = (h ^ e.port) * 1099511628211ull;
-      h = (h ^ e.address.family) * 1099511628211ull;
-    };
-    mix(k.low);
-    mix(k.high);
-    return static_cast<std::size_t>(h);
+    return kit::Hash()
+        .add(k.low.address)
+        .add(k.low.port)
+        .add(k.high.address)
+        .add(k.high.port)
+        .value();
   }
 };
 

@@ -25,10 +25,13 @@ bool same(const Address& a, const Address& b) {
   return a.family == b.family && std::memcmp(a.bytes, b.bytes, 16) == 0;
 }
 
-std::uint64_t hashOf(const Address& a, std::uint64_t h = 1469598103934665603ull) {
-  h = (h ^ a.family) * 1099511628211ull;
-  for (std::uint8_t b : a.bytes) h = (h ^ b) * 1099511628211ull;
-  return h;
+std::size_t hashOf(const Address& a, const Address& b) {
+  return kit::Hash()
+      .add(a.bytes, sizeof a.bytes)
+      .add(a.family)
+      .add(b.bytes, sizeof b.bytes)
+      .add(b.family)
+      .value();
 }
 
 struct Entry {
@@ -48,7 +51,7 @@ bool grow(WardenKey key, Table& t);
 Entry* find(WardenKey key, Table& t, const Address& a, const Address& b) {
   if ((t.count + 1) * 4 > t.capacity * 3 && !grow(key, t)) return nullptr;
   std::size_t mask = t.capacity - 1;
-  for (std::size_t i = hashOf(b, hashOf(a)) & mask;; i = (i + 1) & mask) {
+  for (std::size_t i = hashOf(a, b) & mask;; i = (i + 1) & mask) {
     Entry& e = t.rows[i];
     if (e.a.family == 0) {
       e.a = a;
