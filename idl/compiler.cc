@@ -1,0 +1,145 @@
+// Loading and import resolution. A file imported twice is parsed once; a file that imports
+// itself through others is an import cycle (reported with the chain).
+#include "idl/compiler.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace warden::idl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// `dir/name`, or the entry of `dir` whose name matches ignoring case.
+std::optional<fs::path> lookIn(const fs::path& dir, std::string_view name) {
+  std::error_code ec;
+  fs::path exact = dir / fs::path(name);
+  if (fs::is_regular_file(exact, ec)) return exact;
+  fs::path wanted(name);
+  fs::path parent = (dir / wanted).parent_path();
+  std::string leaf = wanted.filename().string();
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    if (equalsIgnoringCase(it->path().filename().string(), leaf) && it->is_regular_file(ec)) {
+      return it->path();
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<fs::path> Compilation::find(std::string_view name, const fs::path& fromDir) const {
+  if (fs::path(name).is_absolute())
+    return lookIn(fs::path(name).parent_path(), fs::path(name).filename().string());
+  if (auto p = lookIn(fromDir, name)) return p;
+  for (const fs::path& dir : options_.includeDirs) {
+    if (auto p = lookIn(dir, name)) return p;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> Compilation::readFile(const fs::path& path, Span from) {
+  if (sources_.size() >= options_.maxFiles) {
+    diagnostics_.error(from, "more than {} files in one compilation", options_.maxFiles);
+    return std::nullopt;
+  }
+  std::error_code ec;
+  std::uintmax_t size = fs::file_size(path, ec);
+  if (ec) {
+    diagnostics_.error(from, "cannot read {}: {}", path.string(), ec.message());
+    return std::nullopt;
+  }
+  if (size > options_.maxFileBytes) {
+    diagnostics_.error(from, "{} is {} bytes, over the {}-byte limit", path.string(), size,
+                       options_.maxFileBytes);
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in && !in.eof()) {
+    diagnostics_.error(from, "cannot read {}", path.string());
+    return std::nullopt;
+  }
+  return sources_.add(path.string(), std::move(text).str());
+}
+
+bool Compilation::load(const fs::path& path) {
+  main_ = loadFile(path, Span{Loc{UINT32_MAX, 0}, 0});
+  return main_ != nullptr;
+}
+
+const ast::Module* Compilation::loadFile(const fs::path& path, Span from) {
+  std::error_code ec;
+  fs::path key = fs::weakly_canonical(path, ec);
+  if (ec) key = path;
+  if (auto it = std::find(stack_.begin(), stack_.end(), key); it != stack_.end()) {
+    std::string chain;
+    for (auto n = stackNames_.begin() + (it - stack_.begin()); n != stackNames_.end(); ++n) {
+      chain += *n + " -> ";
+    }
+    diagnostics_.error(from, "import cycle: {}{}", chain, path.filename().string());
+    return nullptr;
+  }
+  if (auto it = loaded_.find(key); it != loaded_.end()) return it->second;
+  std::optional<std::uint32_t> file = readFile(path, from);
+  if (!file) return nullptr;
+
+  const fs::path dir = path.parent_path();
+  IncludeLoader includes = [&](std::string_view name, Span where) -> std::optional<std::uint32_t> {
+    std::optional<fs::path> found = find(name, dir);
+    if (!found) {
+      diagnostics_.error(where, "#include \"{}\": not found next to {} or in any -I directory",
+                         name, path.filename().string());
+      return std::nullopt;
+    }
+    return readFile(*found, where);
+  };
+  std::vector<Token> tokens =
+      preprocess(sources_, *file, diagnostics_, options_.preprocessor, includes);
+  ast::Module parsed;
+  parsed.file = *file;
+  parse(tokens, parsed, diagnostics_, options_.parser);
+
+  stack_.push_back(key);
+  stackNames_.push_back(path.filename().string());
+  importsOf(parsed.items, dir);
+  stack_.pop_back();
+  stackNames_.pop_back();
+
+  const ast::Module* module = &modules_.emplace_back(std::move(parsed));
+  loaded_[key] = module;
+  return module;
+}
+
+void Compilation::importsOf(const std::vector<ast::Item>& items, const fs::path& dir) {
+  for (const ast::Item& item : items) {
+    if (item.kind == ast::Item::Kind::kInterface) {
+      importsOf(item.interface->items, dir);
+      continue;
+    }
+    if (item.kind != ast::Item::Kind::kImport) continue;
+    for (std::size_t i = 0; i < item.imports.size(); ++i) {
+      std::optional<fs::path> found = find(item.imports[i], dir);
+      if (!found) {
+        diagnostics_.error(item.importSpans[i],
+                           "import \"{}\": not found next to the importing file or in any -I "
+                           "directory",
+                           item.imports[i]);
+        continue;
+      }
+      loadFile(*found, item.importSpans[i]);
+    }
+  }
+}
+
+}  // namespace warden::idl

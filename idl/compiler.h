@@ -1,0 +1,61 @@
+// One IDL compilation: the main file and, once each, every file it imports (MIDL's search order:
+// the importing file's directory, then each -I directory; names match case-insensitively, as on
+// Windows). Each file is preprocessed on its own and parsed into a Module; imported modules come
+// before the modules that import them. Every problem goes to `diagnostics`; nothing throws.
+#pragma once
+
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "idl/ast.h"
+#include "idl/diagnostics.h"
+#include "idl/parser.h"
+#include "idl/preprocessor.h"
+#include "idl/source.h"
+
+namespace warden::idl {
+
+struct CompileOptions {
+  std::vector<std::filesystem::path> includeDirs;  // -I, in order
+  PreprocessorOptions preprocessor;
+  ParseOptions parser;
+  std::size_t maxFileBytes = std::size_t{64} << 20;
+  std::size_t maxFiles = 1000;  // files loaded in one compilation
+};
+
+class Compilation {
+ public:
+  explicit Compilation(CompileOptions options) : options_(std::move(options)) {}
+
+  // Loads `path` as the main file. False when it could not be read (see diagnostics()).
+  bool load(const std::filesystem::path& path);
+
+  const SourceSet& sources() const { return sources_; }
+  DiagnosticSink& diagnostics() { return diagnostics_; }
+  const DiagnosticSink& diagnostics() const { return diagnostics_; }
+  // Every parsed file, imports first; the main file is last.
+  const std::deque<ast::Module>& modules() const { return modules_; }
+  const ast::Module* mainModule() const { return main_; }
+
+ private:
+  // The module of `path`, parsing it (and its imports) on first use; null when it cannot be read.
+  const ast::Module* loadFile(const std::filesystem::path& path, Span from);
+  std::optional<std::filesystem::path> find(std::string_view name,
+                                            const std::filesystem::path& fromDir) const;
+  std::optional<std::uint32_t> readFile(const std::filesystem::path& path, Span from);
+  void importsOf(const std::vector<ast::Item>& items, const std::filesystem::path& dir);
+
+  CompileOptions options_;
+  SourceSet sources_;
+  DiagnosticSink diagnostics_;
+  std::deque<ast::Module> modules_;
+  const ast::Module* main_ = nullptr;
+  std::map<std::filesystem::path, const ast::Module*> loaded_;  // by canonical path
+  std::vector<std::filesystem::path> stack_;                    // files being loaded
+  std::vector<std::string> stackNames_;
+};
+
+}  // namespace warden::idl
