@@ -1,10 +1,14 @@
 // Every IDL of the shared corpus (Microsoft's published protocol IDLs) loads, with its imports,
-// without a single diagnostic. Files the corpus does not have are skipped with a message.
+// and passes the semantic checks: no error but the corpus's own, listed in kKnownErrors. Files the
+// corpus does not have are skipped with a message.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
+#include <map>
 
 #include "idl/compiler.h"
+#include "idl/sema.h"
 
 namespace warden::idl {
 namespace {
@@ -24,6 +28,22 @@ std::vector<std::string> corpusFiles() {
   return out;
 }
 
+// The corpus's own problems, which MIDL reports too: each is expected, exactly.
+// - lsad/lsat define `struct _STRING ... STRING`, which ms-dtyp.idl (which they import) already
+//   defines as `typedef UCHAR* STRING`: Microsoft's published IDLs conflict when imported together.
+// - go-msrpc edited LSAPR_OBJECT_ATTRIBUTES.RootDirectory into `unsigned char* RootDirectory[]`
+//   ("go-msrpc: add array declarator"): an unsized array in the middle of a struct.
+const std::map<std::string, std::vector<std::string>> kKnownErrors = {
+    {"lsad.idl",
+     {"lsad.idl:35:3: error: redefinition of 'STRING' as a different type",
+      "lsad.idl:70:19: error: conformant array 'RootDirectory' must be the last member of its "
+      "struct"}},
+    {"lsat.idl",
+     {"lsat.idl:35:3: error: redefinition of 'STRING' as a different type",
+      "lsat.idl:70:19: error: conformant array 'RootDirectory' must be the last member of its "
+      "struct"}},
+};
+
 class SharedIdl : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SharedIdl, LoadsWithoutDiagnostics) {
@@ -32,8 +52,21 @@ TEST_P(SharedIdl, LoadsWithoutDiagnostics) {
   options.includeDirs = {kCorpus, kCorpus / "h"};
   Compilation compilation(options);
   ASSERT_TRUE(compilation.load(kCorpus / GetParam()));
-  EXPECT_EQ(compilation.diagnostics().format(compilation.sources()), "");
-  EXPECT_EQ(compilation.diagnostics().errorCount(), 0u);
+  check(compilation);
+  // Warnings (go-msrpc's own attributes, plain C unions) are allowed and shown; errors are only
+  // the known ones.
+  std::string text = compilation.diagnostics().format(compilation.sources());
+  std::vector<std::string> errors;
+  for (std::size_t at = 0; (at = text.find(": error: ", at)) != std::string::npos; ++at) {
+    std::size_t start = text.rfind('\n', at);
+    start = start == std::string::npos ? 0 : start + 1;
+    std::string line = text.substr(start, text.find('\n', at) - start);
+    errors.push_back(line.substr(line.rfind('/') + 1));
+  }
+  auto known = kKnownErrors.find(GetParam());
+  EXPECT_EQ(errors, known == kKnownErrors.end() ? std::vector<std::string>{} : known->second)
+      << text;
+  if (!text.empty()) std::cout << text;
   EXPECT_FALSE(compilation.mainModule()->items.empty());
 }
 

@@ -153,18 +153,20 @@ class Parser {
   };
 
   // After an error in the item that began at `start`: skips to just after the ';' that ends it, or
-  // to the '}' that closes the body around it (brackets opened inside the item are skipped whole).
+  // to the '}' that closes the body around it (bodies opened inside the item are skipped whole).
+  // Only braces count: no ';' belongs inside parentheses or brackets, so an unclosed '(' does not
+  // swallow the rest of the file.
   void recover(std::size_t start) {
     int level = 0;
     for (std::size_t i = start; i < pos_; ++i) {
-      if (t_[i].is("{") || t_[i].is("(") || t_[i].is("[")) ++level;
-      if ((t_[i].is("}") || t_[i].is(")") || t_[i].is("]")) && level > 0) --level;
+      if (t_[i].is("{")) ++level;
+      if (t_[i].is("}") && level > 0) --level;
     }
     while (tok().kind != TokenKind::kEnd) {
       const Token& t = tok();
-      if (t.is("{") || t.is("(") || t.is("[")) {
+      if (t.is("{")) {
         ++level;
-      } else if (t.is("}") || t.is(")") || t.is("]")) {
+      } else if (t.is("}")) {
         if (level == 0) return;
         --level;
       } else if (t.is(";") && level == 0) {
@@ -434,7 +436,8 @@ class Parser {
   }
 
   std::string_view optionalTag() {
-    return tok().kind == TokenKind::kIdentifier ? t_[pos_++].text : std::string_view();
+    if (tok().kind != TokenKind::kIdentifier || tok().text == "switch") return {};
+    return t_[pos_++].text;
   }
 
   const ast::StructDef* structBody(std::size_t start) {

@@ -18,4 +18,7 @@ void addExperts(CLI::App& app, int& exitCode);
 // `warden run CAPTURE -e NAME[:OPTIONS]...`: experts over a capture, events and outcomes.
 void addRun(CLI::App& app, int& exitCode);
 
+// `warden idl FILE.idl [-I DIR]...`: load and check an IDL file with its imports.
+void addIdl(CLI::App& app, int& exitCode);
+
 }  // namespace warden::cli

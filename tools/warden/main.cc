@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   warden::cli::addRun(app, exitCode);
   warden::cli::addExperts(app, exitCode);
   warden::cli::addCustodyDemo(app, exitCode);
-  // coalesce, idl, rpc join here as their issues land.
+  warden::cli::addIdl(app, exitCode);
+  // coalesce and rpc join here as their issues land.
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

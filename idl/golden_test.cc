@@ -1,0 +1,57 @@
+// Golden diagnostics: idl/testdata/errors/X.idl must produce exactly X.expected (paths relative
+// to idl/testdata). WARDEN_UPDATE_GOLDENS=1 rewrites the expected files; review the diff.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "idl/compiler.h"
+#include "idl/sema.h"
+
+namespace warden::idl {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kTestdata = fs::path(WARDEN_SOURCE_DIR) / "idl" / "testdata";
+
+std::vector<std::string> errorFiles() {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::directory_iterator(kTestdata / "errors")) {
+    if (entry.path().extension() == ".idl") out.push_back(entry.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string readText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class ErrorGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ErrorGolden, DiagnosticsMatchExpected) {
+  Compilation compilation(CompileOptions{});
+  compilation.load(kTestdata / "errors" / (GetParam() + ".idl"));
+  check(compilation);
+  std::string text = compilation.diagnostics().format(compilation.sources());
+  const std::string prefix = (kTestdata / "").string();
+  for (std::size_t at; (at = text.find(prefix)) != std::string::npos;)
+    text.erase(at, prefix.size());
+  fs::path expected = kTestdata / "errors" / (GetParam() + ".expected");
+  if (std::getenv("WARDEN_UPDATE_GOLDENS")) {
+    std::ofstream(expected, std::ios::binary) << text;
+  }
+  EXPECT_EQ(text, readText(expected));
+  EXPECT_GT(compilation.diagnostics().errorCount(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Errors, ErrorGolden, ::testing::ValuesIn(errorFiles()));
+
+}  // namespace
+}  // namespace warden::idl

@@ -1,0 +1,927 @@
+// Two passes: collect every name of every module into one namespace (MIDL's imports share it),
+// then check each declaration against it. Types are resolved through typedef chains with a depth
+// bound, so a typedef cycle is an error, not a hang.
+#include "idl/sema.h"
+
+#include <map>
+#include <set>
+
+namespace warden::idl {
+
+namespace {
+
+using ast::Attribute;
+using ast::Attributes;
+using ast::Expr;
+using ast::TypeSpec;
+
+// Where an attribute may appear.
+enum Place : unsigned {
+  kOnInterface = 1,
+  kOnType = 2,   // typedef, struct/union/enum
+  kOnField = 4,  // struct member, union arm
+  kOnParam = 8,
+  kOnOperation = 16,
+  kAnywhere = 31,
+};
+
+struct KnownAttribute {
+  std::string_view name;
+  unsigned places;
+};
+
+// MIDL's attributes (IDL and ACF) and where each belongs.
+constexpr KnownAttribute kAttributes[] = {
+    {"uuid", kOnInterface | kOnType},
+    {"version", kOnInterface},
+    {"pointer_default", kOnInterface},
+    {"endpoint", kOnInterface},
+    {"ms_union", kOnInterface | kOnType},
+    {"local", kOnInterface | kOnOperation},
+    {"object", kOnInterface},
+    {"async_uuid", kOnInterface},
+    {"strict_context_handle", kOnInterface},
+    {"type_strict_context_handle", kOnInterface},
+    {"implicit_handle", kOnInterface},
+    {"explicit_handle", kOnInterface | kOnOperation},
+    {"auto_handle", kOnInterface},
+    {"enable_allocate", kOnInterface},
+    {"code", kOnInterface | kOnOperation},
+    {"nocode", kOnInterface | kOnOperation},
+    {"optimize", kOnInterface | kOnOperation},
+    {"dual", kOnInterface},
+    {"oleautomation", kOnInterface},
+    {"nonextensible", kOnInterface},
+    {"odl", kOnInterface},
+    {"restricted", kOnInterface | kOnOperation},
+    {"context_handle", kOnType | kOnParam | kOnOperation},
+    {"handle", kOnType},
+    {"public", kOnType},
+    {"transmit_as", kOnType},
+    {"represent_as", kOnType},
+    {"wire_marshal", kOnType},
+    {"user_marshal", kOnType},
+    {"switch_type", kOnType | kOnField | kOnParam},
+    {"v1_enum", kOnType},
+    {"allocate", kOnType},
+    {"in_line", kOnType},
+    {"out_of_line", kOnType},
+    {"encode", kOnInterface | kOnType | kOnOperation},
+    {"decode", kOnInterface | kOnType | kOnOperation},
+    {"string", kOnType | kOnField | kOnParam | kOnOperation},
+    {"ref", kOnType | kOnField | kOnParam | kOnOperation},
+    {"unique", kOnType | kOnField | kOnParam | kOnOperation},
+    {"ptr", kOnType | kOnField | kOnParam | kOnOperation},
+    {"range", kOnType | kOnField | kOnParam},
+    {"size_is", kOnField | kOnParam},
+    {"max_is", kOnField | kOnParam},
+    {"min_is", kOnField | kOnParam},
+    {"length_is", kOnField | kOnParam},
+    {"first_is", kOnField | kOnParam},
+    {"last_is", kOnField | kOnParam},
+    {"switch_is", kOnField | kOnParam},
+    {"iid_is", kOnField | kOnParam},
+    {"ignore", kOnField},
+    {"case", kOnField},
+    {"default", kOnField},
+    {"in", kOnParam},
+    {"out", kOnParam},
+    {"retval", kOnParam},
+    {"comm_status", kOnParam | kOnOperation},
+    {"fault_status", kOnParam | kOnOperation},
+    {"byte_count", kOnParam},
+    {"force_allocate", kOnParam | kOnOperation},
+    {"partial_ignore", kOnParam},
+    {"defaultvalue", kOnParam},
+    {"optional", kOnParam},
+    {"lcid", kOnInterface | kOnParam},
+    {"idempotent", kOnOperation},
+    {"broadcast", kOnOperation},
+    {"maybe", kOnOperation},
+    {"callback", kOnOperation},
+    {"call_as", kOnOperation},
+    {"async", kOnOperation},
+    {"notify", kOnOperation},
+    {"notify_flag", kOnOperation},
+    {"annotation", kAnywhere},
+    {"helpstring", kAnywhere},
+    {"helpcontext", kAnywhere},
+    {"helpfile", kAnywhere},
+    {"helpstringcontext", kAnywhere},
+    {"hidden", kAnywhere},
+    {"id", kAnywhere},
+    {"custom", kAnywhere},
+    {"description", kAnywhere},
+};
+
+const KnownAttribute* known(std::string_view name) {
+  for (const KnownAttribute& a : kAttributes) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+// Attributes go-msrpc added to its copies of the protocol IDLs (the shared corpus): not MIDL's;
+// reported as warnings and ignored.
+bool vendorExtension(std::string_view name) {
+  return name.rfind("goext_", 0) == 0 || name == "pad";
+}
+
+const Attribute* find(const Attributes& attrs, std::string_view name) {
+  for (const Attribute& a : attrs) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+std::string_view placeName(unsigned place) {
+  switch (place) {
+    case kOnInterface:
+      return "an interface";
+    case kOnType:
+      return "a type";
+    case kOnField:
+      return "a member";
+    case kOnParam:
+      return "a parameter";
+    default:
+      return "an operation";
+  }
+}
+
+// What a type denotes after its typedefs.
+struct Resolved {
+  enum class Kind {
+    kUnknown,
+    kVoid,
+    kInteger,
+    kFloat,
+    kChar,
+    kWchar,
+    kBoolean,
+    kHandle,
+    kStruct,
+    kUnion,
+    kEnum
+  };
+  Kind kind = Kind::kUnknown;
+  unsigned size = 0;  // bytes, for integers, characters, enums, floats
+  int pointers = 0;   // '*'s gathered through typedefs (not the declarator's own)
+  bool array = false;
+  bool contextHandle = false;
+  bool isRefPointer = false;  // a typedef said [ref]
+  const ast::UnionDef* unionDef = nullptr;
+  const Attributes* unionAttributes = nullptr;  // the typedef's (switch_type lives there)
+  bool integral() const {
+    return kind == Kind::kInteger || kind == Kind::kChar || kind == Kind::kWchar ||
+           kind == Kind::kBoolean || kind == Kind::kEnum;
+  }
+};
+
+Resolved base(std::string_view name) {
+  using K = Resolved::Kind;
+  static const std::map<std::string_view, std::pair<K, unsigned>> kBases = {
+      {"void", {K::kVoid, 0}},
+      {"boolean", {K::kBoolean, 1}},
+      {"byte", {K::kInteger, 1}},
+      {"char", {K::kChar, 1}},
+      {"signed char", {K::kInteger, 1}},
+      {"unsigned char", {K::kInteger, 1}},
+      {"small", {K::kInteger, 1}},
+      {"signed small", {K::kInteger, 1}},
+      {"unsigned small", {K::kInteger, 1}},
+      {"short", {K::kInteger, 2}},
+      {"signed short", {K::kInteger, 2}},
+      {"unsigned short", {K::kInteger, 2}},
+      {"short int", {K::kInteger, 2}},
+      {"unsigned short int", {K::kInteger, 2}},
+      {"int", {K::kInteger, 4}},
+      {"signed int", {K::kInteger, 4}},
+      {"unsigned int", {K::kInteger, 4}},
+      {"signed", {K::kInteger, 4}},
+      {"unsigned", {K::kInteger, 4}},
+      {"long", {K::kInteger, 4}},
+      {"signed long", {K::kInteger, 4}},
+      {"unsigned long", {K::kInteger, 4}},
+      {"long int", {K::kInteger, 4}},
+      {"unsigned long int", {K::kInteger, 4}},
+      {"hyper", {K::kInteger, 8}},
+      {"signed hyper", {K::kInteger, 8}},
+      {"unsigned hyper", {K::kInteger, 8}},
+      {"long long", {K::kInteger, 8}},
+      {"unsigned long long", {K::kInteger, 8}},
+      {"__int8", {K::kInteger, 1}},
+      {"signed __int8", {K::kInteger, 1}},
+      {"unsigned __int8", {K::kInteger, 1}},
+      {"__int16", {K::kInteger, 2}},
+      {"signed __int16", {K::kInteger, 2}},
+      {"unsigned __int16", {K::kInteger, 2}},
+      {"__int32", {K::kInteger, 4}},
+      {"signed __int32", {K::kInteger, 4}},
+      {"unsigned __int32", {K::kInteger, 4}},
+      {"__int64", {K::kInteger, 8}},
+      {"signed __int64", {K::kInteger, 8}},
+      {"unsigned __int64", {K::kInteger, 8}},
+      // MIDL's 64-bit environment (the one Warden generates for): pointer-sized, 8 bytes.
+      {"__int3264", {K::kInteger, 8}},
+      {"signed __int3264", {K::kInteger, 8}},
+      {"unsigned __int3264", {K::kInteger, 8}},
+      {"float", {K::kFloat, 4}},
+      {"double", {K::kFloat, 8}},
+      {"wchar_t", {K::kWchar, 2}},
+      {"handle_t", {K::kHandle, 0}},
+      {"error_status_t", {K::kInteger, 4}},
+      {"ISO_LATIN_1", {K::kChar, 1}},
+      {"ISO_MULTI_LINGUAL", {K::kWchar, 2}},
+      {"ISO_UCS", {K::kInteger, 4}},
+  };
+  Resolved r;
+  if (auto it = kBases.find(name); it != kBases.end()) {
+    r.kind = it->second.first;
+    r.size = it->second.second;
+  }
+  return r;
+}
+
+// DCE's nbase.idl types, which DCE IDL files (conv, mgmt, epm) use without importing anything:
+// predefined here as they are in DCE's compiler.
+Resolved dceType(std::string_view name) {
+  static const std::map<std::string_view, std::pair<Resolved::Kind, unsigned>> kNbase = {
+      {"unsigned8", {Resolved::Kind::kInteger, 1}},  {"unsigned16", {Resolved::Kind::kInteger, 2}},
+      {"unsigned32", {Resolved::Kind::kInteger, 4}}, {"unsigned64", {Resolved::Kind::kInteger, 8}},
+      {"signed8", {Resolved::Kind::kInteger, 1}},    {"signed16", {Resolved::Kind::kInteger, 2}},
+      {"signed32", {Resolved::Kind::kInteger, 4}},   {"signed64", {Resolved::Kind::kInteger, 8}},
+      {"boolean32", {Resolved::Kind::kInteger, 4}},
+  };
+  Resolved r;
+  if (auto it = kNbase.find(name); it != kNbase.end()) {
+    r.kind = it->second.first;
+    r.size = it->second.second;
+  }
+  return r;
+}
+
+class Checker {
+ public:
+  Checker(Compilation& compilation)
+      : c_(compilation), d_(compilation.diagnostics()), sources_(compilation.sources()) {}
+
+  void run() {
+    for (const ast::Module& m : c_.modules()) collect(m.items);
+    for (const ast::Module& m : c_.modules()) {
+      checkItems(m.items, nullptr);
+    }
+  }
+
+ private:
+  struct TypeName {
+    const ast::Typedef* typedefDecl;
+    const ast::Declarator* declarator;
+  };
+  struct Interface {
+    bool refDefault = false;  // pointer_default(ref)
+  };
+
+  // ---- Collecting names ----
+  void collect(const std::vector<ast::Item>& items) {
+    for (const ast::Item& item : items) {
+      switch (item.kind) {
+        case ast::Item::Kind::kInterface:
+          collect(item.interface->items);
+          break;
+        case ast::Item::Kind::kTypedef:
+          collectType(item.typedefDecl->type);
+          for (const ast::Declarator& d : item.typedefDecl->declarators) {
+            addTypedef(*item.typedefDecl, d);
+          }
+          break;
+        case ast::Item::Kind::kTypeDecl:
+          collectType(item.typeDecl);
+          break;
+        case ast::Item::Kind::kConst:
+          addValue(item.constDecl->declarator.name, item.constDecl->declarator.span,
+                   resolve(item.constDecl->type));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  void collectType(const TypeSpec* t) {
+    if (t->structDef && t->structDef->hasBody) {
+      addTag(structTags_, "struct", t->structDef->tag, t->structDef->span, t->structDef);
+      for (const ast::Field& f : t->structDef->fields) collectType(f.type);
+    }
+    if (t->unionDef && t->unionDef->hasBody) {
+      addTag(unionTags_, "union", t->unionDef->tag, t->unionDef->span, t->unionDef);
+      for (const ast::UnionArm& arm : t->unionDef->arms) {
+        if (!arm.empty) collectType(arm.field.type);
+      }
+    }
+    if (t->enumDef && t->enumDef->hasBody) {
+      addTag(enumTags_, "enum", t->enumDef->tag, t->enumDef->span, t->enumDef);
+      Resolved e;
+      e.kind = Resolved::Kind::kEnum;
+      e.size = 2;
+      for (const ast::Enumerator& en : t->enumDef->enumerators) addValue(en.name, en.span, e);
+    }
+  }
+
+  template <typename Def>
+  void addTag(std::map<std::string_view, const Def*>& tags, std::string_view what,
+              std::string_view tag, Span span, const Def* def) {
+    if (tag.empty()) return;
+    auto [it, inserted] = tags.emplace(tag, def);
+    if (!inserted && it->second != def) {
+      d_.error(span, "redefinition of {} {}", what, tag);
+      d_.note(it->second->span, "the previous definition");
+    }
+  }
+
+  void addTypedef(const ast::Typedef& td, const ast::Declarator& d) {
+    if (d.name.empty()) return;
+    if (d.functionPointer) return;  // reported when checked
+    auto [it, inserted] = typedefs_.emplace(d.name, TypeName{&td, &d});
+    if (inserted) return;
+    // C11 6.7p3: a typedef may be repeated for the same type.
+    Resolved before = resolveName(it->second), now = resolveName(TypeName{&td, &d});
+    if (before.kind == now.kind && before.size == now.size && before.pointers == now.pointers &&
+        before.array == now.array && now.kind != Resolved::Kind::kUnknown &&
+        now.kind != Resolved::Kind::kStruct && now.kind != Resolved::Kind::kUnion) {
+      return;
+    }
+    d_.error(d.span, "redefinition of '{}' as a different type", d.name);
+    d_.note(it->second.declarator->span, "the previous definition");
+  }
+
+  void addValue(std::string_view name, Span span, Resolved type) {
+    if (name.empty()) return;
+    auto [it, inserted] = values_.emplace(name, std::make_pair(span, type));
+    if (!inserted) {
+      d_.error(span, "redefinition of constant '{}'", name);
+      d_.note(it->second.first, "the previous definition");
+    }
+  }
+
+  // ---- Resolving types ----
+  Resolved resolve(const TypeSpec* t, int depth = 0) {
+    Resolved r;
+    switch (t->kind) {
+      case TypeSpec::Kind::kBase:
+        return base(t->name);
+      case TypeSpec::Kind::kStruct:
+        r.kind = Resolved::Kind::kStruct;
+        return r;
+      case TypeSpec::Kind::kUnion:
+        r.kind = Resolved::Kind::kUnion;
+        r.unionDef = t->unionDef->hasBody ? t->unionDef : tagged(unionTags_, t->unionDef->tag);
+        return r;
+      case TypeSpec::Kind::kEnum:
+        r.kind = Resolved::Kind::kEnum;
+        r.size = 2;
+        return r;
+      case TypeSpec::Kind::kNamed: {
+        auto it = typedefs_.find(t->name);
+        if (it == typedefs_.end()) return dceType(t->name);
+        if (depth > 64) return r;
+        return resolveName(it->second, depth + 1);
+      }
+    }
+    return r;
+  }
+
+  template <typename Def>
+  static const Def* tagged(const std::map<std::string_view, const Def*>& tags,
+                           std::string_view tag) {
+    auto it = tags.find(tag);
+    return it == tags.end() ? nullptr : it->second;
+  }
+
+  Resolved resolveName(const TypeName& n, int depth = 0) {
+    Resolved r = resolve(n.typedefDecl->type, depth);
+    r.pointers += n.declarator->pointers;
+    r.array |= !n.declarator->arrays.empty();
+    const Attributes& attrs = n.typedefDecl->attributes;
+    if (find(attrs, "context_handle")) r.contextHandle = true;
+    if (find(attrs, "v1_enum") && r.kind == Resolved::Kind::kEnum) r.size = 4;
+    if (find(attrs, "ref") && n.declarator->pointers > 0) r.isRefPointer = true;
+    if (r.kind == Resolved::Kind::kUnion && n.declarator->pointers == 0) {
+      r.unionAttributes = &attrs;
+    }
+    return r;
+  }
+
+  // ---- Checking ----
+  void checkAttributes(const Attributes& attrs, unsigned place) {
+    std::set<std::string_view> seen;
+    for (const Attribute& a : attrs) {
+      if (!seen.insert(a.name).second && a.name != "case" && a.name != "endpoint") {
+        d_.error(a.span, "[{}] given twice", a.name);
+      }
+      if (vendorExtension(a.name)) {
+        d_.warning(a.span, "[{}] is a go-msrpc extension, not MIDL: ignored", a.name);
+        continue;
+      }
+      const KnownAttribute* k = known(a.name);
+      if (k == nullptr) {
+        d_.error(a.span, "unknown attribute [{}]", a.name);
+      } else if ((k->places & place) == 0) {
+        d_.error(a.span, "[{}] does not apply to {}", a.name, placeName(place));
+      }
+    }
+  }
+
+  void checkItems(const std::vector<ast::Item>& items, const ast::Interface* in) {
+    for (const ast::Item& item : items) {
+      switch (item.kind) {
+        case ast::Item::Kind::kInterface:
+          checkInterface(*item.interface);
+          break;
+        case ast::Item::Kind::kTypedef:
+          checkTypedef(*item.typedefDecl);
+          break;
+        case ast::Item::Kind::kTypeDecl:
+          checkTypeBody(item.typeDecl);
+          break;
+        case ast::Item::Kind::kConst:
+          checkExpr(item.constDecl->value, nullptr, nullptr);
+          checkType(item.constDecl->type);
+          break;
+        case ast::Item::Kind::kOperation:
+          if (in == nullptr) {
+            d_.error(item.operation->declarator.span, "operation '{}' outside an interface",
+                     item.operation->declarator.name);
+          }
+          checkOperation(*item.operation, in);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  void checkInterface(const ast::Interface& in) {
+    checkAttributes(in.attributes, kOnInterface);
+    if (in.forward) return;
+    bool local = find(in.attributes, "local") || find(in.attributes, "object");
+    const Attribute* uuid = find(in.attributes, "uuid");
+    if (!uuid && !local) {
+      d_.error(in.span, "interface {} has no [uuid] (required unless it is [local] or [object])",
+               in.name);
+    } else if (uuid && !validUuid(uuid->raw)) {
+      d_.error(uuid->span, "[uuid({})] is not a UUID of the form 8-4-4-4-12 hex digits", uuid->raw);
+    }
+    if (const Attribute* v = find(in.attributes, "version"); v && !validVersion(v->raw)) {
+      d_.error(v->span, "[version({})] must be MAJOR or MAJOR.MINOR, each 0..65535", v->raw);
+    }
+    interface_.refDefault = false;
+    if (const Attribute* pd = find(in.attributes, "pointer_default")) {
+      if (pd->args.size() != 1 || pd->args[0]->kind != Expr::Kind::kName ||
+          (pd->args[0]->text != "ref" && pd->args[0]->text != "unique" &&
+           pd->args[0]->text != "ptr")) {
+        d_.error(pd->span, "pointer_default takes one of ref, unique, ptr");
+      } else {
+        interface_.refDefault = pd->args[0]->text == "ref";
+      }
+    }
+    std::map<std::string_view, Span> operations;
+    for (const ast::Item& item : in.items) {
+      if (item.kind != ast::Item::Kind::kOperation) continue;
+      const ast::Declarator& d = item.operation->declarator;
+      auto [it, inserted] = operations.emplace(d.name, d.span);
+      if (!inserted) {
+        d_.error(d.span, "operation '{}' declared twice in interface {}", d.name, in.name);
+        d_.note(it->second, "the first declaration");
+      }
+    }
+    checkItems(in.items, &in);
+  }
+
+  static bool validUuid(std::string_view u) {
+    if (u.size() != 36) return false;
+    for (std::size_t i = 0; i < u.size(); ++i) {
+      bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+      if (dash ? u[i] != '-' : !std::isxdigit(static_cast<unsigned char>(u[i]))) return false;
+    }
+    return true;
+  }
+  static bool validVersion(std::string_view v) {
+    std::size_t dot = v.find('.');
+    auto part = [](std::string_view p) {
+      if (p.empty() || p.size() > 5) return false;
+      unsigned n = 0;
+      for (char c : p) {
+        if (c < '0' || c > '9') return false;
+        n = n * 10 + static_cast<unsigned>(c - '0');
+      }
+      return n <= 65535;
+    };
+    return dot == std::string_view::npos ? part(v)
+                                         : part(v.substr(0, dot)) && part(v.substr(dot + 1));
+  }
+
+  void checkType(const TypeSpec* t) {
+    if (t->kind == TypeSpec::Kind::kNamed && !typedefs_.count(t->name) &&
+        dceType(t->name).kind == Resolved::Kind::kUnknown) {
+      d_.error(t->span, "unknown type '{}'", t->name);
+    }
+    if (t->kind == TypeSpec::Kind::kBase && base(t->name).kind == Resolved::Kind::kUnknown) {
+      d_.error(t->span, "'{}' is not a MIDL type", t->name);
+    }
+    checkTypeBody(t);
+  }
+
+  void checkTypeBody(const TypeSpec* t) {
+    if (t->structDef && t->structDef->hasBody) {
+      std::map<std::string_view, Span> names;
+      const std::vector<ast::Field>& fields = t->structDef->fields;
+      for (const ast::Field& f : fields) {
+        if (f.declarator.name.empty()) continue;
+        auto [it, inserted] = names.emplace(f.declarator.name, f.declarator.span);
+        if (!inserted) {
+          d_.error(f.declarator.span, "member '{}' declared twice", f.declarator.name);
+          d_.note(it->second, "the first declaration");
+        }
+      }
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        checkElement(fields[i].attributes, fields[i].type, fields[i].declarator, kOnField, &fields,
+                     nullptr, i + 1 == fields.size());
+      }
+    }
+    if (t->unionDef && t->unionDef->hasBody) checkUnion(*t->unionDef);
+    if (t->enumDef && t->enumDef->hasBody) {
+      for (const ast::Enumerator& e : t->enumDef->enumerators) {
+        if (e.value) checkExpr(e.value, nullptr, nullptr);
+      }
+    }
+  }
+
+  void checkUnion(const ast::UnionDef& u) {
+    if (u.encapsulated) {
+      Resolved s = resolve(u.switchType);
+      checkType(u.switchType);
+      if (s.kind != Resolved::Kind::kUnknown && !s.integral()) {
+        d_.error(u.switchType->span,
+                 "a union discriminant must be an integer, char, boolean or "
+                 "enum type");
+      }
+    }
+    std::set<std::uint64_t> labels;
+    bool sawDefault = false, undiscriminated = false;
+    for (const ast::UnionArm& arm : u.arms) {
+      std::vector<const Expr*> cases = arm.cases;
+      bool isDefault = arm.isDefault;
+      if (!u.encapsulated) {
+        const Attribute* c = find(arm.field.attributes, "case");
+        if (c) cases.insert(cases.end(), c->args.begin(), c->args.end());
+        isDefault |= find(arm.field.attributes, "default") != nullptr;
+        undiscriminated |= !c && !isDefault;
+      }
+      if (isDefault) {
+        if (sawDefault) d_.error(arm.span, "a second default arm");
+        sawDefault = true;
+      }
+      for (const Expr* e : cases) {
+        checkExpr(e, nullptr, nullptr);
+        std::optional<std::uint64_t> v = evaluate(e);
+        if (v && !labels.insert(*v).second) {
+          d_.error(e->span, "case value {} appears twice", static_cast<std::int64_t>(*v));
+        }
+      }
+      if (!arm.empty) {
+        checkElement(arm.field.attributes, arm.field.type, arm.field.declarator, kOnField, nullptr,
+                     nullptr, false);
+      }
+    }
+    // A plain C union (MS-DTYP has a few): fine in a header, but NDR cannot carry it.
+    if (undiscriminated) {
+      d_.warning(u.span,
+                 "union {}has members without [case] or [default]: it cannot be "
+                 "transmitted, only used locally",
+                 u.tag.empty() ? std::string() : std::string(u.tag) + " ");
+    }
+  }
+
+  void checkTypedef(const ast::Typedef& td) {
+    checkAttributes(td.attributes, kOnType);
+    checkType(td.type);
+    for (const ast::Declarator& d : td.declarators) {
+      if (d.functionPointer) {
+        d_.error(d.span,
+                 "'{}' is a function pointer: MIDL cannot send code across address "
+                 "spaces (use an interface or an opnum instead)",
+                 d.name);
+      }
+    }
+    if (const Attribute* ch = find(td.attributes, "context_handle")) {
+      for (const ast::Declarator& d : td.declarators) {
+        Resolved r = resolveName(TypeName{&td, &d});
+        if (r.pointers == 0 && r.kind != Resolved::Kind::kHandle) {
+          d_.error(ch->span, "a [context_handle] type must be a pointer (void*)");
+        }
+      }
+    }
+  }
+
+  // One struct member, union arm or parameter: attributes, type, array and pointer rules.
+  // `siblings` (struct members) or `params` name what size_is may refer to.
+  void checkElement(const Attributes& attrs, const TypeSpec* type, const ast::Declarator& d,
+                    unsigned place, const std::vector<ast::Field>* siblings,
+                    const std::vector<ast::Param>* params, bool last) {
+    if (place != kOnParam) checkAttributes(attrs, place);
+    checkType(type);
+    if (d.functionPointer) {
+      d_.error(d.span, "'{}' is a function pointer: MIDL cannot send code across address spaces",
+               d.name);
+      return;
+    }
+    Resolved r = resolve(type);
+    const int pointers = r.pointers + d.pointers;
+    const bool conformantArray =
+        !d.arrays.empty() && (d.arrays.front().size == nullptr || d.arrays.front().star);
+    for (std::string_view sizing : {"size_is", "max_is", "min_is"}) {
+      if (const Attribute* a = find(attrs, sizing)) {
+        if (pointers == 0 && d.arrays.empty() && !r.array) {
+          d_.error(a->span, "[{}] on '{}', which is neither a pointer nor an array", sizing,
+                   d.name);
+        }
+        for (const Expr* e : a->args) checkExpr(e, siblings, params);
+      }
+    }
+    for (std::string_view varying : {"length_is", "first_is", "last_is"}) {
+      if (const Attribute* a = find(attrs, varying)) {
+        for (const Expr* e : a->args) checkExpr(e, siblings, params);
+        bool fixed = !d.arrays.empty() && !conformantArray;
+        if (!fixed && !find(attrs, "size_is") && !find(attrs, "max_is") && !r.array) {
+          d_.error(a->span,
+                   "[{}] on '{}' without [size_is] or [max_is]: only a fixed array "
+                   "may be varying alone",
+                   varying, d.name);
+        }
+      }
+    }
+    if (conformantArray && siblings != nullptr && !last && place == kOnField) {
+      d_.error(d.span, "conformant array '{}' must be the last member of its struct", d.name);
+    }
+    if (const Attribute* a = find(attrs, "range")) {
+      if (a->args.size() != 2) d_.error(a->span, "[range] takes two values: range(min, max)");
+      for (const Expr* e : a->args) checkExpr(e, nullptr, nullptr);
+    }
+    if (const Attribute* a = find(attrs, "switch_is")) {
+      for (const Expr* e : a->args) checkExpr(e, siblings, params);
+      checkSwitchIs(*a, r, attrs, siblings, params, d);
+    }
+    if (const Attribute* a = find(attrs, "iid_is")) {
+      for (const Expr* e : a->args) checkExpr(e, siblings, params);
+    }
+    if (find(attrs, "string") && r.kind != Resolved::Kind::kChar &&
+        r.kind != Resolved::Kind::kWchar &&
+        !(r.kind == Resolved::Kind::kInteger && (r.size == 1 || r.size == 2)) &&
+        r.kind != Resolved::Kind::kUnknown && r.kind != Resolved::Kind::kStruct) {
+      d_.error(find(attrs, "string")->span,
+               "[string] on '{}', which is not an array of "
+               "char, wchar_t or byte",
+               d.name);
+    }
+  }
+
+  // switch_is(x): the element is a non-encapsulated union (or points to one) and x is an
+  // integer whose size matches the union's switch_type.
+  void checkSwitchIs(const Attribute& a, const Resolved& element, const Attributes& attrs,
+                     const std::vector<ast::Field>* siblings, const std::vector<ast::Param>* params,
+                     const ast::Declarator& d) {
+    if (element.kind != Resolved::Kind::kUnion && element.kind != Resolved::Kind::kUnknown) {
+      d_.error(a.span, "[switch_is] on '{}', which is not a union", d.name);
+      return;
+    }
+    if (a.args.size() != 1) {
+      d_.error(a.span, "[switch_is] takes one expression");
+      return;
+    }
+    std::optional<Resolved> discriminant = typeOf(a.args[0], siblings, params);
+    if (!discriminant || discriminant->kind == Resolved::Kind::kUnknown) return;
+    if (!discriminant->integral() || discriminant->pointers != 0) {
+      d_.error(a.args[0]->span, "the [switch_is] value of '{}' is not an integer", d.name);
+      return;
+    }
+    const Attribute* st = find(attrs, "switch_type");
+    if (!st && element.unionAttributes) st = find(*element.unionAttributes, "switch_type");
+    if (st && st->type) {
+      Resolved want = resolve(st->type);
+      if (want.kind != Resolved::Kind::kUnknown && want.size != discriminant->size) {
+        d_.error(a.args[0]->span,
+                 "[switch_is] of '{}' is a {}-byte value but the union's switch_type is {} "
+                 "bytes",
+                 d.name, discriminant->size, want.size);
+      }
+    }
+  }
+
+  // The type of a switch_is/size_is operand: a sibling, a parameter (through '*'), a constant.
+  std::optional<Resolved> typeOf(const Expr* e, const std::vector<ast::Field>* siblings,
+                                 const std::vector<ast::Param>* params) {
+    int derefs = 0;
+    while (e->kind == Expr::Kind::kUnary && e->op == "*") {
+      ++derefs;
+      e = e->a;
+    }
+    if (e->kind != Expr::Kind::kName) return std::nullopt;
+    Resolved r;
+    bool found = false;
+    if (siblings) {
+      for (const ast::Field& f : *siblings) {
+        if (f.declarator.name == e->text) {
+          r = resolve(f.type);
+          r.pointers += f.declarator.pointers;
+          found = true;
+        }
+      }
+    }
+    if (params && !found) {
+      for (const ast::Param& p : *params) {
+        if (p.declarator.name == e->text) {
+          r = resolve(p.type);
+          r.pointers += p.declarator.pointers;
+          found = true;
+        }
+      }
+    }
+    if (!found) {
+      auto it = values_.find(e->text);
+      if (it == values_.end()) return std::nullopt;
+      r = it->second.second;
+    }
+    r.pointers -= derefs;
+    return r;
+  }
+
+  // Names in an expression resolve to a member (`siblings`), a parameter (`params`), a constant
+  // or an enumerator.
+  void checkExpr(const Expr* e, const std::vector<ast::Field>* siblings,
+                 const std::vector<ast::Param>* params, int depth = 0) {
+    if (e == nullptr || depth > 256) return;
+    if (e->kind == Expr::Kind::kName) {
+      if (e->text == "TRUE" || e->text == "FALSE" || e->text == "NULL") return;
+      bool found = values_.count(e->text) > 0;
+      if (siblings) {
+        for (const ast::Field& f : *siblings) found |= f.declarator.name == e->text;
+      }
+      if (params) {
+        for (const ast::Param& p : *params) found |= p.declarator.name == e->text;
+      }
+      if (!found) {
+        d_.error(e->span, "'{}' is not {}", e->text,
+                 siblings ? "a member of this struct or a constant"
+                 : params ? "a parameter of this operation or a constant"
+                          : "a constant");
+      }
+      return;
+    }
+    if (e->kind == Expr::Kind::kBinary && (e->op == "." || e->op == "->")) {
+      checkExpr(e->a, siblings, params, depth + 1);  // the member name is checked by NDR later
+      return;
+    }
+    if (e->kind == Expr::Kind::kSizeof || e->kind == Expr::Kind::kCast) {
+      if (e->type) checkType(e->type);
+    }
+    checkExpr(e->a, siblings, params, depth + 1);
+    checkExpr(e->b, siblings, params, depth + 1);
+    checkExpr(e->c, siblings, params, depth + 1);
+  }
+
+  // A constant expression's value, when it has one.
+  std::optional<std::uint64_t> evaluate(const Expr* e, int depth = 0) {
+    if (e == nullptr || depth > 256) return std::nullopt;
+    switch (e->kind) {
+      case Expr::Kind::kNumber:
+      case Expr::Kind::kChar:
+        return e->number;
+      case Expr::Kind::kUnary: {
+        auto a = evaluate(e->a, depth + 1);
+        if (!a) return std::nullopt;
+        if (e->op == "-") return 0 - *a;
+        if (e->op == "+") return *a;
+        if (e->op == "~") return ~*a;
+        if (e->op == "!") return *a == 0;
+        return std::nullopt;
+      }
+      case Expr::Kind::kBinary: {
+        auto a = evaluate(e->a, depth + 1), b = evaluate(e->b, depth + 1);
+        if (!a || !b) return std::nullopt;
+        if (e->op == "+") return *a + *b;
+        if (e->op == "-") return *a - *b;
+        if (e->op == "*") return *a * *b;
+        if (e->op == "/" && *b) return *a / *b;
+        if (e->op == "%" && *b) return *a % *b;
+        if (e->op == "<<") return *a << (*b & 63);
+        if (e->op == ">>") return *a >> (*b & 63);
+        if (e->op == "|") return *a | *b;
+        if (e->op == "&") return *a & *b;
+        if (e->op == "^") return *a ^ *b;
+        return std::nullopt;
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+
+  void checkOperation(const ast::Operation& op, const ast::Interface* in) {
+    checkAttributes(op.attributes, kOnOperation);
+    checkType(op.returnType);
+    Resolved ret = resolve(op.returnType);
+    if (op.declarator.pointers + ret.pointers > 0 &&
+        (find(op.attributes, "ref") || ret.isRefPointer)) {
+      d_.error(op.declarator.span,
+               "'{}' returns a [ref] pointer: a return value can only be a "
+               "[unique] or [ptr] pointer",
+               op.declarator.name);
+    }
+    std::map<std::string_view, Span> names;
+    for (std::size_t i = 0; i < op.params.size(); ++i) {
+      const ast::Param& p = op.params[i];
+      checkAttributes(p.attributes, kOnParam);
+      if (p.declarator.name.empty()) {
+        d_.error(p.span, "parameter {} of '{}' has no name", i + 1, op.declarator.name);
+      } else if (auto [it, inserted] = names.emplace(p.declarator.name, p.declarator.span);
+                 !inserted) {
+        d_.error(p.declarator.span, "parameter '{}' declared twice", p.declarator.name);
+      }
+      checkElement(p.attributes, p.type, p.declarator, kOnParam, nullptr, &op.params, false);
+      checkDirection(op, p, i);
+    }
+    (void)in;
+  }
+
+  void checkDirection(const ast::Operation& op, const ast::Param& p, std::size_t index) {
+    const bool isIn = find(p.attributes, "in") != nullptr;
+    const bool isOut = find(p.attributes, "out") != nullptr;
+    Resolved r = resolve(p.type);
+    const int pointers = r.pointers + p.declarator.pointers;
+    const std::string_view name = p.declarator.name;
+    if (isOut && pointers == 0 && p.declarator.arrays.empty() && !r.array &&
+        r.kind != Resolved::Kind::kUnknown) {
+      d_.error(p.declarator.span, "[out] parameter '{}' must be a pointer or an array", name);
+    }
+    if (isOut && !isIn && p.declarator.pointers > 0) {
+      for (std::string_view kind : {"unique", "ptr"}) {
+        if (const Attribute* a = find(p.attributes, kind)) {
+          d_.error(a->span,
+                   "[out]-only parameter '{}' cannot be a [{}] pointer at the top level: the "
+                   "client has nothing to say it is null (use [ref], or [in, out])",
+                   name, kind);
+        }
+      }
+    }
+    if (find(p.attributes, "retval")) {
+      if (!isOut || index + 1 != op.params.size()) {
+        d_.error(find(p.attributes, "retval")->span,
+                 "[retval] must be on the last parameter, "
+                 "which must be [out]");
+      }
+    }
+    if (r.kind == Resolved::Kind::kHandle && pointers == 0 && index != 0) {
+      d_.error(p.declarator.span, "handle_t parameter '{}' must be the first parameter", name);
+    }
+    if (const Attribute* bc = find(p.attributes, "byte_count")) {
+      if (!isOut || isIn) {
+        d_.error(bc->span, "[byte_count] is for [out]-only parameters; '{}' is {}", name,
+                 isIn && isOut ? "[in, out]" : "[in]");
+      }
+      if (bc->args.size() != 1 || bc->args[0]->kind != Expr::Kind::kName) {
+        d_.error(bc->span, "[byte_count] takes the name of an [in] parameter");
+      } else {
+        const ast::Param* length = nullptr;
+        for (const ast::Param& q : op.params) {
+          if (q.declarator.name == bc->args[0]->text) length = &q;
+        }
+        if (length && (!find(length->attributes, "in") || find(length->attributes, "out"))) {
+          d_.error(bc->args[0]->span,
+                   "the [byte_count] length '{}' must be an [in]-only "
+                   "parameter",
+                   bc->args[0]->text);
+        }
+      }
+    }
+  }
+
+  Compilation& c_;
+  DiagnosticSink& d_;
+  const SourceSet& sources_;
+  Interface interface_;
+  std::map<std::string_view, TypeName> typedefs_;
+  std::map<std::string_view, const ast::StructDef*> structTags_;
+  std::map<std::string_view, const ast::UnionDef*> unionTags_;
+  std::map<std::string_view, const ast::EnumDef*> enumTags_;
+  std::map<std::string_view, std::pair<Span, Resolved>> values_;
+};
+
+}  // namespace
+
+bool check(Compilation& compilation) {
+  std::size_t before = compilation.diagnostics().errorCount();
+  Checker(compilation).run();
+  return compilation.diagnostics().errorCount() == before;
+}
+
+}  // namespace warden::idl
