@@ -8,7 +8,10 @@
 #include <sstream>
 
 #include "idl/compiler.h"
+#include "idl/header_emitter.h"
+#include "idl/idl_testing.h"
 #include "idl/sema.h"
+#include "testsupport/oracle.h"
 
 namespace warden::idl {
 namespace {
@@ -17,9 +20,9 @@ namespace fs = std::filesystem;
 
 const fs::path kTestdata = fs::path(WARDEN_SOURCE_DIR) / "idl" / "testdata";
 
-std::vector<std::string> errorFiles() {
+std::vector<std::string> filesIn(const char* folder) {
   std::vector<std::string> out;
-  for (const auto& entry : fs::directory_iterator(kTestdata / "errors")) {
+  for (const auto& entry : fs::directory_iterator(kTestdata / folder)) {
     if (entry.path().extension() == ".idl") out.push_back(entry.path().stem().string());
   }
   std::sort(out.begin(), out.end());
@@ -51,7 +54,32 @@ TEST_P(ErrorGolden, DiagnosticsMatchExpected) {
   EXPECT_GT(compilation.diagnostics().errorCount(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Errors, ErrorGolden, ::testing::ValuesIn(errorFiles()));
+INSTANTIATE_TEST_SUITE_P(Errors, ErrorGolden, ::testing::ValuesIn(filesIn("errors")));
+
+// generate/X.idl checks clean, and its header is exactly generate/X.h.expected and compiles as C
+// and C++.
+class HeaderGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HeaderGolden, HeaderMatchesExpectedAndCompiles) {
+  fs::path idl = kTestdata / "generate" / (GetParam() + ".idl");
+  Compilation compilation(CompileOptions{});
+  ASSERT_TRUE(compilation.load(idl));
+  check(compilation);
+  ASSERT_EQ(compilation.diagnostics().format(compilation.sources()), "");
+  std::string header = emitHeader(*compilation.mainModule(), idl.string());
+  fs::path expected = kTestdata / "generate" / (GetParam() + ".h.expected");
+  if (std::getenv("WARDEN_UPDATE_GOLDENS")) std::ofstream(expected, std::ios::binary) << header;
+  EXPECT_EQ(header, readText(expected));
+  if (!warden::testing::haveTool("clang") || !warden::testing::haveTool("g++")) {
+    GTEST_SKIP() << "g++ or clang not installed";
+  }
+  std::string dir = warden::testing::makeTempDir("warden-idl-golden");
+  testing::writeHeaders(compilation, dir);
+  EXPECT_EQ(testing::compileErrors(dir, headerName(idl.string())), "");
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Generate, HeaderGolden, ::testing::ValuesIn(filesIn("generate")));
 
 }  // namespace
 }  // namespace warden::idl

@@ -1,13 +1,16 @@
-// `warden idl`: loads an IDL file with its imports and checks it with MIDL's rules, printing
-// every diagnostic (file:line:col, the line, a caret). Code generation joins this command with
-// the rest of the IDL issue; today it is the checker.
+// `warden idl`: loads an IDL file with its imports, checks it with MIDL's rules, printing every
+// diagnostic (file:line:col, the line, a caret), and writes its C header (--header). Client and
+// server stubs join this command with the rest of the IDL issue.
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "idl/compiler.h"
+#include "idl/header_emitter.h"
 #include "idl/sema.h"
 #include "tools/warden/commands.h"
 
@@ -21,7 +24,24 @@ struct IdlOptions {
   std::vector<std::string> defines;
   std::vector<std::string> undefines;
   bool warningsAsErrors = false;
+  std::string outDir = ".";
+  bool header = false;
+  bool importHeaders = false;
 };
+
+// Writes `text` to dir/name; false (with a message) when it cannot.
+bool writeFile(const std::filesystem::path& dir, const std::string& name, const std::string& text) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    std::fprintf(stderr, "warden idl: cannot write %s\n", (dir / name).string().c_str());
+    return false;
+  }
+  return true;
+}
 
 int runIdl(const IdlOptions& options) {
   const auto started = std::chrono::steady_clock::now();
@@ -57,7 +77,16 @@ int runIdl(const IdlOptions& options) {
       options.path.c_str(), compilation.modules().size(), interfaces, operations, types,
       diagnostics.errorCount(), warnings, ms);
   if (diagnostics.errorCount() > 0) return 1;
-  return options.warningsAsErrors && warnings > 0 ? 1 : 0;
+  if (options.warningsAsErrors && warnings > 0) return 1;
+  if (options.header || options.importHeaders) {
+    for (const idl::ast::Module& m : compilation.modules()) {
+      bool isMain = &m == compilation.mainModule();
+      if (!isMain && !options.importHeaders) continue;
+      const std::string& path = compilation.sources().file(m.file).path;
+      if (!writeFile(options.outDir, idl::headerName(path), idl::emitHeader(m, path))) return 1;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -72,6 +101,10 @@ void addIdl(CLI::App& app, int& exitCode) {
   sub->add_option("-D,--define", options->defines, "a preprocessor macro: NAME or NAME=VALUE");
   sub->add_option("-U,--undefine", options->undefines, "remove a predefined macro (__midl)");
   sub->add_flag("--warnings-as-errors", options->warningsAsErrors, "fail on warnings too");
+  sub->add_option("-o,--out", options->outDir, "the directory to write into (default: .)");
+  sub->add_flag("--header", options->header, "write FILE.h, the C header (MIDL's /h)");
+  sub->add_flag("--import-headers", options->importHeaders,
+                "also write the header of every imported file (ms-dtyp.idl -> ms-dtyp.h)");
   sub->callback([options, &exitCode] { exitCode = runIdl(*options); });
 }
 

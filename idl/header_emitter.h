@@ -1,0 +1,24 @@
+// The C header of one IDL file, in MIDL's shapes: #include of each import's header, constants as
+// #define, typedefs with the IDL attributes in comments, encapsulated unions as MIDL's struct of
+// discriminant and union, conformant arrays as [1], operation prototypes (handle_t first where the
+// operation binds explicitly), the interface specification handles <iface>_v<maj>_<min>_c_ifspec
+// and _s_ifspec, context handle rundowns and midl_user_allocate/midl_user_free. Types are spelled
+// with their NDR sizes (MIDL's long is int32_t, its wchar_t char16_t) over warden/rpc.h, so the
+// header compiles as C and C++ on LP64 systems.
+#pragma once
+
+#include <string>
+
+#include "idl/ast.h"
+#include "idl/source.h"
+
+namespace warden::idl {
+
+// The header's file name for an IDL file or an imported header: "ms-dtyp.idl" -> "ms-dtyp.h",
+// "guiddef.h" -> "guiddef.h".
+std::string headerName(std::string_view idlPath);
+
+// The header for `module` (whose file is `idlPath`). The module must have passed sema.
+std::string emitHeader(const ast::Module& module, std::string_view idlPath);
+
+}  // namespace warden::idl

@@ -1,0 +1,35 @@
+// The compilers run through the shell (testsupport::run): the same commands a user types.
+#include "idl/idl_testing.h"
+
+#include <fstream>
+
+#include "idl/header_emitter.h"
+#include "testsupport/oracle.h"
+
+namespace warden::idl::testing {
+
+void writeHeaders(const Compilation& compilation, const std::string& dir) {
+  for (const ast::Module& m : compilation.modules()) {
+    const std::string& path = compilation.sources().file(m.file).path;
+    std::ofstream(dir + "/" + headerName(path), std::ios::binary) << emitHeader(m, path);
+  }
+}
+
+std::string compileErrors(const std::string& dir, const std::string& header) {
+  using warden::testing::shellQuote;
+  const std::string include = std::string(WARDEN_SOURCE_DIR) + "/include";
+  std::string problems;
+  for (const char* compiler : {"g++ -x c++ -std=c++17", "clang -x c -std=c11"}) {
+    std::string command =
+        fmt::format("{} -fsyntax-only -Wall -I {} -I {} {}", compiler, shellQuote(include),
+                    shellQuote(dir), shellQuote(dir + "/" + header));
+    auto result = warden::testing::run(command, warden::testing::Stderr::kMerge);
+    if (!result.ok()) return std::string(result.status().message());
+    if (result->exitCode != 0 || !result->out.empty()) {
+      problems += fmt::format("{}:\n{}", command, result->out);
+    }
+  }
+  return problems;
+}
+
+}  // namespace warden::idl::testing

@@ -1,0 +1,18 @@
+// Test helpers of the IDL tests: write the headers of a compilation and ask real compilers
+// (g++ as C++17, clang as C11) whether a header is valid.
+#pragma once
+
+#include <string>
+
+#include "idl/compiler.h"
+
+namespace warden::idl::testing {
+
+// Writes the header of every module of `compilation` into `dir`.
+void writeHeaders(const Compilation& compilation, const std::string& dir);
+
+// "" when `header` (in `dir`) compiles with g++ -x c++ and clang -x c (-fsyntax-only, with
+// Warden's include/ and `dir` on the path); else the compilers' complaints.
+std::string compileErrors(const std::string& dir, const std::string& header);
+
+}  // namespace warden::idl::testing
