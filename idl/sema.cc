@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "idl/symbols.h"
+
 namespace warden::idl {
 
 namespace {
@@ -127,13 +129,6 @@ bool vendorExtension(std::string_view name) {
   return name.rfind("goext_", 0) == 0 || name == "pad";
 }
 
-const Attribute* find(const Attributes& attrs, std::string_view name) {
-  for (const Attribute& a : attrs) {
-    if (a.name == name) return &a;
-  }
-  return nullptr;
-}
-
 std::string_view placeName(unsigned place) {
   switch (place) {
     case kOnInterface:
@@ -149,268 +144,22 @@ std::string_view placeName(unsigned place) {
   }
 }
 
-// What a type denotes after its typedefs.
-struct Resolved {
-  enum class Kind {
-    kUnknown,
-    kVoid,
-    kInteger,
-    kFloat,
-    kChar,
-    kWchar,
-    kBoolean,
-    kHandle,
-    kStruct,
-    kUnion,
-    kEnum
-  };
-  Kind kind = Kind::kUnknown;
-  unsigned size = 0;  // bytes, for integers, characters, enums, floats
-  int pointers = 0;   // '*'s gathered through typedefs (not the declarator's own)
-  bool array = false;
-  bool contextHandle = false;
-  bool isRefPointer = false;  // a typedef said [ref]
-  const ast::UnionDef* unionDef = nullptr;
-  const Attributes* unionAttributes = nullptr;  // the typedef's (switch_type lives there)
-  bool integral() const {
-    return kind == Kind::kInteger || kind == Kind::kChar || kind == Kind::kWchar ||
-           kind == Kind::kBoolean || kind == Kind::kEnum;
-  }
-};
-
-Resolved base(std::string_view name) {
-  using K = Resolved::Kind;
-  static const std::map<std::string_view, std::pair<K, unsigned>> kBases = {
-      {"void", {K::kVoid, 0}},
-      {"boolean", {K::kBoolean, 1}},
-      {"byte", {K::kInteger, 1}},
-      {"char", {K::kChar, 1}},
-      {"signed char", {K::kInteger, 1}},
-      {"unsigned char", {K::kInteger, 1}},
-      {"small", {K::kInteger, 1}},
-      {"signed small", {K::kInteger, 1}},
-      {"unsigned small", {K::kInteger, 1}},
-      {"short", {K::kInteger, 2}},
-      {"signed short", {K::kInteger, 2}},
-      {"unsigned short", {K::kInteger, 2}},
-      {"short int", {K::kInteger, 2}},
-      {"unsigned short int", {K::kInteger, 2}},
-      {"int", {K::kInteger, 4}},
-      {"signed int", {K::kInteger, 4}},
-      {"unsigned int", {K::kInteger, 4}},
-      {"signed", {K::kInteger, 4}},
-      {"unsigned", {K::kInteger, 4}},
-      {"long", {K::kInteger, 4}},
-      {"signed long", {K::kInteger, 4}},
-      {"unsigned long", {K::kInteger, 4}},
-      {"long int", {K::kInteger, 4}},
-      {"unsigned long int", {K::kInteger, 4}},
-      {"hyper", {K::kInteger, 8}},
-      {"signed hyper", {K::kInteger, 8}},
-      {"unsigned hyper", {K::kInteger, 8}},
-      {"long long", {K::kInteger, 8}},
-      {"unsigned long long", {K::kInteger, 8}},
-      {"__int8", {K::kInteger, 1}},
-      {"signed __int8", {K::kInteger, 1}},
-      {"unsigned __int8", {K::kInteger, 1}},
-      {"__int16", {K::kInteger, 2}},
-      {"signed __int16", {K::kInteger, 2}},
-      {"unsigned __int16", {K::kInteger, 2}},
-      {"__int32", {K::kInteger, 4}},
-      {"signed __int32", {K::kInteger, 4}},
-      {"unsigned __int32", {K::kInteger, 4}},
-      {"__int64", {K::kInteger, 8}},
-      {"signed __int64", {K::kInteger, 8}},
-      {"unsigned __int64", {K::kInteger, 8}},
-      // MIDL's 64-bit environment (the one Warden generates for): pointer-sized, 8 bytes.
-      {"__int3264", {K::kInteger, 8}},
-      {"signed __int3264", {K::kInteger, 8}},
-      {"unsigned __int3264", {K::kInteger, 8}},
-      {"float", {K::kFloat, 4}},
-      {"double", {K::kFloat, 8}},
-      {"wchar_t", {K::kWchar, 2}},
-      {"handle_t", {K::kHandle, 0}},
-      {"error_status_t", {K::kInteger, 4}},
-      {"ISO_LATIN_1", {K::kChar, 1}},
-      {"ISO_MULTI_LINGUAL", {K::kWchar, 2}},
-      {"ISO_UCS", {K::kInteger, 4}},
-  };
-  Resolved r;
-  if (auto it = kBases.find(name); it != kBases.end()) {
-    r.kind = it->second.first;
-    r.size = it->second.second;
-  }
-  return r;
-}
-
-// DCE's nbase.idl types, which DCE IDL files (conv, mgmt, epm) use without importing anything:
-// predefined here as they are in DCE's compiler.
-Resolved dceType(std::string_view name) {
-  static const std::map<std::string_view, std::pair<Resolved::Kind, unsigned>> kNbase = {
-      {"unsigned8", {Resolved::Kind::kInteger, 1}},  {"unsigned16", {Resolved::Kind::kInteger, 2}},
-      {"unsigned32", {Resolved::Kind::kInteger, 4}}, {"unsigned64", {Resolved::Kind::kInteger, 8}},
-      {"signed8", {Resolved::Kind::kInteger, 1}},    {"signed16", {Resolved::Kind::kInteger, 2}},
-      {"signed32", {Resolved::Kind::kInteger, 4}},   {"signed64", {Resolved::Kind::kInteger, 8}},
-      {"boolean32", {Resolved::Kind::kInteger, 4}},
-  };
-  Resolved r;
-  if (auto it = kNbase.find(name); it != kNbase.end()) {
-    r.kind = it->second.first;
-    r.size = it->second.second;
-  }
-  return r;
-}
-
 class Checker {
  public:
-  Checker(Compilation& compilation)
-      : c_(compilation), d_(compilation.diagnostics()), sources_(compilation.sources()) {}
+  explicit Checker(Compilation& compilation)
+      : c_(compilation), d_(compilation.diagnostics()), symbols_(d_) {}
 
   void run() {
-    for (const ast::Module& m : c_.modules()) collect(m.items);
+    for (const ast::Module& m : c_.modules()) symbols_.collect(m.items);
     for (const ast::Module& m : c_.modules()) {
       checkItems(m.items, nullptr);
     }
   }
 
  private:
-  struct TypeName {
-    const ast::Typedef* typedefDecl;
-    const ast::Declarator* declarator;
-  };
   struct Interface {
     bool refDefault = false;  // pointer_default(ref)
   };
-
-  // ---- Collecting names ----
-  void collect(const std::vector<ast::Item>& items) {
-    for (const ast::Item& item : items) {
-      switch (item.kind) {
-        case ast::Item::Kind::kInterface:
-          collect(item.interface->items);
-          break;
-        case ast::Item::Kind::kTypedef:
-          collectType(item.typedefDecl->type);
-          for (const ast::Declarator& d : item.typedefDecl->declarators) {
-            addTypedef(*item.typedefDecl, d);
-          }
-          break;
-        case ast::Item::Kind::kTypeDecl:
-          collectType(item.typeDecl);
-          break;
-        case ast::Item::Kind::kConst:
-          addValue(item.constDecl->declarator.name, item.constDecl->declarator.span,
-                   resolve(item.constDecl->type));
-          break;
-        default:
-          break;
-      }
-    }
-  }
-
-  void collectType(const TypeSpec* t) {
-    if (t->structDef && t->structDef->hasBody) {
-      addTag(structTags_, "struct", t->structDef->tag, t->structDef->span, t->structDef);
-      for (const ast::Field& f : t->structDef->fields) collectType(f.type);
-    }
-    if (t->unionDef && t->unionDef->hasBody) {
-      addTag(unionTags_, "union", t->unionDef->tag, t->unionDef->span, t->unionDef);
-      for (const ast::UnionArm& arm : t->unionDef->arms) {
-        if (!arm.empty) collectType(arm.field.type);
-      }
-    }
-    if (t->enumDef && t->enumDef->hasBody) {
-      addTag(enumTags_, "enum", t->enumDef->tag, t->enumDef->span, t->enumDef);
-      Resolved e;
-      e.kind = Resolved::Kind::kEnum;
-      e.size = 2;
-      for (const ast::Enumerator& en : t->enumDef->enumerators) addValue(en.name, en.span, e);
-    }
-  }
-
-  template <typename Def>
-  void addTag(std::map<std::string_view, const Def*>& tags, std::string_view what,
-              std::string_view tag, Span span, const Def* def) {
-    if (tag.empty()) return;
-    auto [it, inserted] = tags.emplace(tag, def);
-    if (!inserted && it->second != def) {
-      d_.error(span, "redefinition of {} {}", what, tag);
-      d_.note(it->second->span, "the previous definition");
-    }
-  }
-
-  void addTypedef(const ast::Typedef& td, const ast::Declarator& d) {
-    if (d.name.empty()) return;
-    if (d.functionPointer) return;  // reported when checked
-    auto [it, inserted] = typedefs_.emplace(d.name, TypeName{&td, &d});
-    if (inserted) return;
-    // C11 6.7p3: a typedef may be repeated for the same type.
-    Resolved before = resolveName(it->second), now = resolveName(TypeName{&td, &d});
-    if (before.kind == now.kind && before.size == now.size && before.pointers == now.pointers &&
-        before.array == now.array && now.kind != Resolved::Kind::kUnknown &&
-        now.kind != Resolved::Kind::kStruct && now.kind != Resolved::Kind::kUnion) {
-      return;
-    }
-    d_.error(d.span, "redefinition of '{}' as a different type", d.name);
-    d_.note(it->second.declarator->span, "the previous definition");
-  }
-
-  void addValue(std::string_view name, Span span, Resolved type) {
-    if (name.empty()) return;
-    auto [it, inserted] = values_.emplace(name, std::make_pair(span, type));
-    if (!inserted) {
-      d_.error(span, "redefinition of constant '{}'", name);
-      d_.note(it->second.first, "the previous definition");
-    }
-  }
-
-  // ---- Resolving types ----
-  Resolved resolve(const TypeSpec* t, int depth = 0) {
-    Resolved r;
-    switch (t->kind) {
-      case TypeSpec::Kind::kBase:
-        return base(t->name);
-      case TypeSpec::Kind::kStruct:
-        r.kind = Resolved::Kind::kStruct;
-        return r;
-      case TypeSpec::Kind::kUnion:
-        r.kind = Resolved::Kind::kUnion;
-        r.unionDef = t->unionDef->hasBody ? t->unionDef : tagged(unionTags_, t->unionDef->tag);
-        return r;
-      case TypeSpec::Kind::kEnum:
-        r.kind = Resolved::Kind::kEnum;
-        r.size = 2;
-        return r;
-      case TypeSpec::Kind::kNamed: {
-        auto it = typedefs_.find(t->name);
-        if (it == typedefs_.end()) return dceType(t->name);
-        if (depth > 64) return r;
-        return resolveName(it->second, depth + 1);
-      }
-    }
-    return r;
-  }
-
-  template <typename Def>
-  static const Def* tagged(const std::map<std::string_view, const Def*>& tags,
-                           std::string_view tag) {
-    auto it = tags.find(tag);
-    return it == tags.end() ? nullptr : it->second;
-  }
-
-  Resolved resolveName(const TypeName& n, int depth = 0) {
-    Resolved r = resolve(n.typedefDecl->type, depth);
-    r.pointers += n.declarator->pointers;
-    r.array |= !n.declarator->arrays.empty();
-    const Attributes& attrs = n.typedefDecl->attributes;
-    if (find(attrs, "context_handle")) r.contextHandle = true;
-    if (find(attrs, "v1_enum") && r.kind == Resolved::Kind::kEnum) r.size = 4;
-    if (find(attrs, "ref") && n.declarator->pointers > 0) r.isRefPointer = true;
-    if (r.kind == Resolved::Kind::kUnion && n.declarator->pointers == 0) {
-      r.unionAttributes = &attrs;
-    }
-    return r;
-  }
 
   // ---- Checking ----
   void checkAttributes(const Attributes& attrs, unsigned place) {
@@ -464,19 +213,19 @@ class Checker {
   void checkInterface(const ast::Interface& in) {
     checkAttributes(in.attributes, kOnInterface);
     if (in.forward) return;
-    bool local = find(in.attributes, "local") || find(in.attributes, "object");
-    const Attribute* uuid = find(in.attributes, "uuid");
+    bool local = findAttribute(in.attributes, "local") || findAttribute(in.attributes, "object");
+    const Attribute* uuid = findAttribute(in.attributes, "uuid");
     if (!uuid && !local) {
       d_.error(in.span, "interface {} has no [uuid] (required unless it is [local] or [object])",
                in.name);
     } else if (uuid && !validUuid(uuid->raw)) {
       d_.error(uuid->span, "[uuid({})] is not a UUID of the form 8-4-4-4-12 hex digits", uuid->raw);
     }
-    if (const Attribute* v = find(in.attributes, "version"); v && !validVersion(v->raw)) {
+    if (const Attribute* v = findAttribute(in.attributes, "version"); v && !validVersion(v->raw)) {
       d_.error(v->span, "[version({})] must be MAJOR or MAJOR.MINOR, each 0..65535", v->raw);
     }
     interface_.refDefault = false;
-    if (const Attribute* pd = find(in.attributes, "pointer_default")) {
+    if (const Attribute* pd = findAttribute(in.attributes, "pointer_default")) {
       if (pd->args.size() != 1 || pd->args[0]->kind != Expr::Kind::kName ||
           (pd->args[0]->text != "ref" && pd->args[0]->text != "unique" &&
            pd->args[0]->text != "ptr")) {
@@ -522,11 +271,11 @@ class Checker {
   }
 
   void checkType(const TypeSpec* t) {
-    if (t->kind == TypeSpec::Kind::kNamed && !typedefs_.count(t->name) &&
+    if (t->kind == TypeSpec::Kind::kNamed && !symbols_.typedefNamed(t->name) &&
         dceType(t->name).kind == Resolved::Kind::kUnknown) {
       d_.error(t->span, "unknown type '{}'", t->name);
     }
-    if (t->kind == TypeSpec::Kind::kBase && base(t->name).kind == Resolved::Kind::kUnknown) {
+    if (t->kind == TypeSpec::Kind::kBase && baseType(t->name).kind == Resolved::Kind::kUnknown) {
       d_.error(t->span, "'{}' is not a MIDL type", t->name);
     }
     checkTypeBody(t);
@@ -559,7 +308,7 @@ class Checker {
 
   void checkUnion(const ast::UnionDef& u) {
     if (u.encapsulated) {
-      Resolved s = resolve(u.switchType);
+      Resolved s = symbols_.resolve(u.switchType);
       checkType(u.switchType);
       if (s.kind != Resolved::Kind::kUnknown && !s.integral()) {
         d_.error(u.switchType->span,
@@ -573,9 +322,9 @@ class Checker {
       std::vector<const Expr*> cases = arm.cases;
       bool isDefault = arm.isDefault;
       if (!u.encapsulated) {
-        const Attribute* c = find(arm.field.attributes, "case");
+        const Attribute* c = findAttribute(arm.field.attributes, "case");
         if (c) cases.insert(cases.end(), c->args.begin(), c->args.end());
-        isDefault |= find(arm.field.attributes, "default") != nullptr;
+        isDefault |= findAttribute(arm.field.attributes, "default") != nullptr;
         undiscriminated |= !c && !isDefault;
       }
       if (isDefault) {
@@ -614,9 +363,9 @@ class Checker {
                  d.name);
       }
     }
-    if (const Attribute* ch = find(td.attributes, "context_handle")) {
+    if (const Attribute* ch = findAttribute(td.attributes, "context_handle")) {
       for (const ast::Declarator& d : td.declarators) {
-        Resolved r = resolveName(TypeName{&td, &d});
+        Resolved r = symbols_.resolveName(Symbols::TypeName{&td, &d});
         if (r.pointers == 0 && r.kind != Resolved::Kind::kHandle) {
           d_.error(ch->span, "a [context_handle] type must be a pointer (void*)");
         }
@@ -636,12 +385,12 @@ class Checker {
                d.name);
       return;
     }
-    Resolved r = resolve(type);
+    Resolved r = symbols_.resolve(type);
     const int pointers = r.pointers + d.pointers;
     const bool conformantArray =
         !d.arrays.empty() && (d.arrays.front().size == nullptr || d.arrays.front().star);
     for (std::string_view sizing : {"size_is", "max_is", "min_is"}) {
-      if (const Attribute* a = find(attrs, sizing)) {
+      if (const Attribute* a = findAttribute(attrs, sizing)) {
         if (pointers == 0 && d.arrays.empty() && !r.array) {
           d_.error(a->span, "[{}] on '{}', which is neither a pointer nor an array", sizing,
                    d.name);
@@ -650,10 +399,11 @@ class Checker {
       }
     }
     for (std::string_view varying : {"length_is", "first_is", "last_is"}) {
-      if (const Attribute* a = find(attrs, varying)) {
+      if (const Attribute* a = findAttribute(attrs, varying)) {
         for (const Expr* e : a->args) checkExpr(e, siblings, params);
         bool fixed = !d.arrays.empty() && !conformantArray;
-        if (!fixed && !find(attrs, "size_is") && !find(attrs, "max_is") && !r.array) {
+        if (!fixed && !findAttribute(attrs, "size_is") && !findAttribute(attrs, "max_is") &&
+            !r.array) {
           d_.error(a->span,
                    "[{}] on '{}' without [size_is] or [max_is]: only a fixed array "
                    "may be varying alone",
@@ -664,22 +414,22 @@ class Checker {
     if (conformantArray && siblings != nullptr && !last && place == kOnField) {
       d_.error(d.span, "conformant array '{}' must be the last member of its struct", d.name);
     }
-    if (const Attribute* a = find(attrs, "range")) {
+    if (const Attribute* a = findAttribute(attrs, "range")) {
       if (a->args.size() != 2) d_.error(a->span, "[range] takes two values: range(min, max)");
       for (const Expr* e : a->args) checkExpr(e, nullptr, nullptr);
     }
-    if (const Attribute* a = find(attrs, "switch_is")) {
+    if (const Attribute* a = findAttribute(attrs, "switch_is")) {
       for (const Expr* e : a->args) checkExpr(e, siblings, params);
       checkSwitchIs(*a, r, attrs, siblings, params, d);
     }
-    if (const Attribute* a = find(attrs, "iid_is")) {
+    if (const Attribute* a = findAttribute(attrs, "iid_is")) {
       for (const Expr* e : a->args) checkExpr(e, siblings, params);
     }
-    if (find(attrs, "string") && r.kind != Resolved::Kind::kChar &&
+    if (findAttribute(attrs, "string") && r.kind != Resolved::Kind::kChar &&
         r.kind != Resolved::Kind::kWchar &&
         !(r.kind == Resolved::Kind::kInteger && (r.size == 1 || r.size == 2)) &&
         r.kind != Resolved::Kind::kUnknown && r.kind != Resolved::Kind::kStruct) {
-      d_.error(find(attrs, "string")->span,
+      d_.error(findAttribute(attrs, "string")->span,
                "[string] on '{}', which is not an array of "
                "char, wchar_t or byte",
                d.name);
@@ -705,10 +455,10 @@ class Checker {
       d_.error(a.args[0]->span, "the [switch_is] value of '{}' is not an integer", d.name);
       return;
     }
-    const Attribute* st = find(attrs, "switch_type");
-    if (!st && element.unionAttributes) st = find(*element.unionAttributes, "switch_type");
+    const Attribute* st = findAttribute(attrs, "switch_type");
+    if (!st && element.unionAttributes) st = findAttribute(*element.unionAttributes, "switch_type");
     if (st && st->type) {
-      Resolved want = resolve(st->type);
+      Resolved want = symbols_.resolve(st->type);
       if (want.kind != Resolved::Kind::kUnknown && want.size != discriminant->size) {
         d_.error(a.args[0]->span,
                  "[switch_is] of '{}' is a {}-byte value but the union's switch_type is {} "
@@ -732,7 +482,7 @@ class Checker {
     if (siblings) {
       for (const ast::Field& f : *siblings) {
         if (f.declarator.name == e->text) {
-          r = resolve(f.type);
+          r = symbols_.resolve(f.type);
           r.pointers += f.declarator.pointers;
           found = true;
         }
@@ -741,16 +491,16 @@ class Checker {
     if (params && !found) {
       for (const ast::Param& p : *params) {
         if (p.declarator.name == e->text) {
-          r = resolve(p.type);
+          r = symbols_.resolve(p.type);
           r.pointers += p.declarator.pointers;
           found = true;
         }
       }
     }
     if (!found) {
-      auto it = values_.find(e->text);
-      if (it == values_.end()) return std::nullopt;
-      r = it->second.second;
+      const auto* v = symbols_.value(e->text);
+      if (v == nullptr) return std::nullopt;
+      r = v->second;
     }
     r.pointers -= derefs;
     return r;
@@ -763,7 +513,7 @@ class Checker {
     if (e == nullptr || depth > 256) return;
     if (e->kind == Expr::Kind::kName) {
       if (e->text == "TRUE" || e->text == "FALSE" || e->text == "NULL") return;
-      bool found = values_.count(e->text) > 0;
+      bool found = symbols_.value(e->text) != nullptr;
       if (siblings) {
         for (const ast::Field& f : *siblings) found |= f.declarator.name == e->text;
       }
@@ -829,9 +579,9 @@ class Checker {
   void checkOperation(const ast::Operation& op, const ast::Interface* in) {
     checkAttributes(op.attributes, kOnOperation);
     checkType(op.returnType);
-    Resolved ret = resolve(op.returnType);
+    Resolved ret = symbols_.resolve(op.returnType);
     if (op.declarator.pointers + ret.pointers > 0 &&
-        (find(op.attributes, "ref") || ret.isRefPointer)) {
+        (findAttribute(op.attributes, "ref") || ret.isRefPointer)) {
       d_.error(op.declarator.span,
                "'{}' returns a [ref] pointer: a return value can only be a "
                "[unique] or [ptr] pointer",
@@ -854,9 +604,9 @@ class Checker {
   }
 
   void checkDirection(const ast::Operation& op, const ast::Param& p, std::size_t index) {
-    const bool isIn = find(p.attributes, "in") != nullptr;
-    const bool isOut = find(p.attributes, "out") != nullptr;
-    Resolved r = resolve(p.type);
+    const bool isIn = findAttribute(p.attributes, "in") != nullptr;
+    const bool isOut = findAttribute(p.attributes, "out") != nullptr;
+    Resolved r = symbols_.resolve(p.type);
     const int pointers = r.pointers + p.declarator.pointers;
     const std::string_view name = p.declarator.name;
     if (isOut && pointers == 0 && p.declarator.arrays.empty() && !r.array &&
@@ -865,7 +615,7 @@ class Checker {
     }
     if (isOut && !isIn && p.declarator.pointers > 0) {
       for (std::string_view kind : {"unique", "ptr"}) {
-        if (const Attribute* a = find(p.attributes, kind)) {
+        if (const Attribute* a = findAttribute(p.attributes, kind)) {
           d_.error(a->span,
                    "[out]-only parameter '{}' cannot be a [{}] pointer at the top level: the "
                    "client has nothing to say it is null (use [ref], or [in, out])",
@@ -873,9 +623,9 @@ class Checker {
         }
       }
     }
-    if (find(p.attributes, "retval")) {
+    if (findAttribute(p.attributes, "retval")) {
       if (!isOut || index + 1 != op.params.size()) {
-        d_.error(find(p.attributes, "retval")->span,
+        d_.error(findAttribute(p.attributes, "retval")->span,
                  "[retval] must be on the last parameter, "
                  "which must be [out]");
       }
@@ -883,7 +633,7 @@ class Checker {
     if (r.kind == Resolved::Kind::kHandle && pointers == 0 && index != 0) {
       d_.error(p.declarator.span, "handle_t parameter '{}' must be the first parameter", name);
     }
-    if (const Attribute* bc = find(p.attributes, "byte_count")) {
+    if (const Attribute* bc = findAttribute(p.attributes, "byte_count")) {
       if (!isOut || isIn) {
         d_.error(bc->span, "[byte_count] is for [out]-only parameters; '{}' is {}", name,
                  isIn && isOut ? "[in, out]" : "[in]");
@@ -895,7 +645,8 @@ class Checker {
         for (const ast::Param& q : op.params) {
           if (q.declarator.name == bc->args[0]->text) length = &q;
         }
-        if (length && (!find(length->attributes, "in") || find(length->attributes, "out"))) {
+        if (length && (!findAttribute(length->attributes, "in") ||
+                       findAttribute(length->attributes, "out"))) {
           d_.error(bc->args[0]->span,
                    "the [byte_count] length '{}' must be an [in]-only "
                    "parameter",
@@ -907,13 +658,8 @@ class Checker {
 
   Compilation& c_;
   DiagnosticSink& d_;
-  const SourceSet& sources_;
+  Symbols symbols_;
   Interface interface_;
-  std::map<std::string_view, TypeName> typedefs_;
-  std::map<std::string_view, const ast::StructDef*> structTags_;
-  std::map<std::string_view, const ast::UnionDef*> unionTags_;
-  std::map<std::string_view, const ast::EnumDef*> enumTags_;
-  std::map<std::string_view, std::pair<Span, Resolved>> values_;
 };
 
 }  // namespace
