@@ -10,6 +10,7 @@
 #include "idl/compiler.h"
 #include "idl/header_emitter.h"
 #include "idl/idl_testing.h"
+#include "idl/levels.h"
 #include "idl/sema.h"
 #include "testsupport/oracle.h"
 
@@ -56,8 +57,8 @@ TEST_P(ErrorGolden, DiagnosticsMatchExpected) {
 
 INSTANTIATE_TEST_SUITE_P(Errors, ErrorGolden, ::testing::ValuesIn(filesIn("errors")));
 
-// generate/X.idl checks clean, and its header is exactly generate/X.h.expected and compiles as C
-// and C++.
+// generate/X.idl checks clean; its header is exactly generate/X.h.expected and compiles as C and
+// C++; its levels IR is exactly generate/X.ir.expected.
 class HeaderGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HeaderGolden, HeaderMatchesExpectedAndCompiles) {
@@ -70,6 +71,12 @@ TEST_P(HeaderGolden, HeaderMatchesExpectedAndCompiles) {
   fs::path expected = kTestdata / "generate" / (GetParam() + ".h.expected");
   if (std::getenv("WARDEN_UPDATE_GOLDENS")) std::ofstream(expected, std::ios::binary) << header;
   EXPECT_EQ(header, readText(expected));
+  std::string levels = ir::dump(ir::build(compilation));
+  fs::path expectedLevels = kTestdata / "generate" / (GetParam() + ".ir.expected");
+  if (std::getenv("WARDEN_UPDATE_GOLDENS")) {
+    std::ofstream(expectedLevels, std::ios::binary) << levels;
+  }
+  EXPECT_EQ(levels, readText(expectedLevels));
   if (!warden::testing::haveTool("clang") || !warden::testing::haveTool("g++")) {
     GTEST_SKIP() << "g++ or clang not installed";
   }

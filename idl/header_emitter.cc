@@ -7,6 +7,7 @@
 #include <map>
 
 #include "idl/code_writer.h"
+#include "idl/print.h"
 
 namespace warden::idl {
 
@@ -16,112 +17,6 @@ using ast::Attribute;
 using ast::Attributes;
 using ast::Expr;
 using ast::TypeSpec;
-
-// MIDL base types spelled with their NDR sizes for an LP64 C compiler.
-std::string cType(std::string_view midl) {
-  static const std::map<std::string_view, std::string_view> kTypes = {
-      {"small", "int8_t"},
-      {"signed small", "int8_t"},
-      {"unsigned small", "uint8_t"},
-      {"char", "char"},
-      {"signed char", "signed char"},
-      {"unsigned char", "unsigned char"},
-      {"byte", "unsigned char"},
-      {"boolean", "unsigned char"},
-      {"short", "int16_t"},
-      {"signed short", "int16_t"},
-      {"unsigned short", "uint16_t"},
-      {"short int", "int16_t"},
-      {"unsigned short int", "uint16_t"},
-      {"int", "int32_t"},
-      {"signed int", "int32_t"},
-      {"unsigned int", "uint32_t"},
-      {"signed", "int32_t"},
-      {"unsigned", "uint32_t"},
-      {"long", "int32_t"},
-      {"signed long", "int32_t"},
-      {"unsigned long", "uint32_t"},
-      {"long int", "int32_t"},
-      {"unsigned long int", "uint32_t"},
-      {"hyper", "int64_t"},
-      {"signed hyper", "int64_t"},
-      {"unsigned hyper", "uint64_t"},
-      {"long long", "int64_t"},
-      {"unsigned long long", "uint64_t"},
-      {"__int8", "int8_t"},
-      {"signed __int8", "int8_t"},
-      {"unsigned __int8", "uint8_t"},
-      {"__int16", "int16_t"},
-      {"signed __int16", "int16_t"},
-      {"unsigned __int16", "uint16_t"},
-      {"__int32", "int32_t"},
-      {"signed __int32", "int32_t"},
-      {"unsigned __int32", "uint32_t"},
-      {"__int64", "int64_t"},
-      {"signed __int64", "int64_t"},
-      {"unsigned __int64", "uint64_t"},
-      {"__int3264", "intptr_t"},
-      {"signed __int3264", "intptr_t"},
-      {"unsigned __int3264", "uintptr_t"},
-      {"float", "float"},
-      {"double", "double"},
-      {"wchar_t", "char16_t"},
-      {"void", "void"},
-      {"handle_t", "handle_t"},
-      {"error_status_t", "error_status_t"},
-      {"ISO_LATIN_1", "char"},
-      {"ISO_MULTI_LINGUAL", "char16_t"},
-      {"ISO_UCS", "uint32_t"},
-  };
-  auto it = kTypes.find(midl);
-  return std::string(it == kTypes.end() ? midl : it->second);
-}
-
-std::string expr(const Expr* e) {
-  if (e == nullptr) return "";
-  switch (e->kind) {
-    case Expr::Kind::kNumber:
-      return std::to_string(e->number);
-    case Expr::Kind::kChar:
-      return fmt::format("{}", e->number);
-    case Expr::Kind::kString: {
-      std::string s = "\"";
-      for (char c : e->text) {
-        if (c == '"' || c == '\\') s += '\\';
-        s += c;
-      }
-      return s + "\"";
-    }
-    case Expr::Kind::kName:
-      return e->text;
-    case Expr::Kind::kUnary:
-      return fmt::format("{}{}", e->op, expr(e->a));
-    case Expr::Kind::kBinary:
-      if (e->op == "." || e->op == "->")
-        return fmt::format("{}{}{}", expr(e->a), e->op, expr(e->b));
-      return fmt::format("( {} {} {} )", expr(e->a), e->op, expr(e->b));
-    case Expr::Kind::kTernary:
-      return fmt::format("( {} ? {} : {} )", expr(e->a), expr(e->b), expr(e->c));
-    case Expr::Kind::kSizeof:
-      if (e->type) {
-        return fmt::format(
-            "sizeof({}{})",
-            e->type->kind == TypeSpec::Kind::kBase ? cType(e->type->name) : e->type->name,
-            std::string(e->number, '*'));
-      }
-      return fmt::format("sizeof {}", expr(e->a));
-    case Expr::Kind::kCast:
-      return fmt::format(
-          "( ({}{}) {} )",
-          e->type->kind == TypeSpec::Kind::kBase ? cType(e->type->name) : e->type->name,
-          std::string(e->number, '*'), expr(e->a));
-    case Expr::Kind::kEmpty:
-      return "";
-    case Expr::Kind::kStar:
-      return "*";
-  }
-  return "";
-}
 
 // "[in, out, size_is(cb)]" for a comment.
 std::string attributesText(const Attributes& attrs) {
@@ -135,7 +30,7 @@ std::string attributesText(const Attributes& attrs) {
       out += a.type->kind == TypeSpec::Kind::kBase ? a.type->name : a.type->name;
       out += std::string(static_cast<std::size_t>(a.typePointers), '*');
     } else if (!a.args.empty()) {
-      for (std::size_t i = 0; i < a.args.size(); ++i) out += (i ? ", " : "") + expr(a.args[i]);
+      for (std::size_t i = 0; i < a.args.size(); ++i) out += (i ? ", " : "") + exprText(a.args[i]);
     } else {
       out += a.raw;
     }
@@ -252,7 +147,8 @@ class HeaderWriter {
         w_.raw(item.text);
         break;
       case ast::Item::Kind::kConst:
-        w_.line("#define {} ( {} )", item.constDecl->declarator.name, expr(item.constDecl->value));
+        w_.line("#define {} ( {} )", item.constDecl->declarator.name,
+                exprText(item.constDecl->value));
         break;
       case ast::Item::Kind::kTypedef:
         typedefDecl(*item.typedefDecl);
@@ -348,9 +244,9 @@ class HeaderWriter {
       if (dim.size == nullptr || dim.star) {
         out += parameter ? "[]" : "[ 1 ]";
       } else if (dim.lower) {
-        out += fmt::format("[ {} - {} + 1 ]", expr(dim.size), expr(dim.lower));
+        out += fmt::format("[ {} - {} + 1 ]", exprText(dim.size), exprText(dim.lower));
       } else {
-        out += fmt::format("[ {} ]", expr(dim.size));
+        out += fmt::format("[ {} ]", exprText(dim.size));
       }
     }
     return out;
@@ -391,7 +287,7 @@ class HeaderWriter {
     std::string arms;
     for (const ast::UnionArm& arm : u.arms) {
       std::string labels;
-      for (const Expr* c : arm.cases) labels += "case " + expr(c) + ": ";
+      for (const Expr* c : arm.cases) labels += "case " + exprText(c) + ": ";
       if (arm.isDefault) labels += "default: ";
       if (!labels.empty()) labels = "/* " + labels.substr(0, labels.size() - 1) + " */ ";
       if (arm.empty) {
@@ -425,7 +321,7 @@ class HeaderWriter {
     for (std::size_t i = 0; i < e.enumerators.size(); ++i) {
       const ast::Enumerator& en = e.enumerators[i];
       std::string line(en.name);
-      if (en.value) line += " = " + expr(en.value);
+      if (en.value) line += " = " + exprText(en.value);
       if (i + 1 < e.enumerators.size()) line += ",";
       out += indented(line);
     }

@@ -11,6 +11,7 @@
 
 #include "idl/compiler.h"
 #include "idl/header_emitter.h"
+#include "idl/levels.h"
 #include "idl/sema.h"
 #include "tools/warden/commands.h"
 
@@ -27,6 +28,7 @@ struct IdlOptions {
   std::string outDir = ".";
   bool header = false;
   bool importHeaders = false;
+  bool dumpIr = false;
 };
 
 // Writes `text` to dir/name; false (with a message) when it cannot.
@@ -78,6 +80,7 @@ int runIdl(const IdlOptions& options) {
       diagnostics.errorCount(), warnings, ms);
   if (diagnostics.errorCount() > 0) return 1;
   if (options.warningsAsErrors && warnings > 0) return 1;
+  if (options.dumpIr) std::fputs(idl::ir::dump(idl::ir::build(compilation)).c_str(), stdout);
   if (options.header || options.importHeaders) {
     for (const idl::ast::Module& m : compilation.modules()) {
       bool isMain = &m == compilation.mainModule();
@@ -103,6 +106,9 @@ void addIdl(CLI::App& app, int& exitCode) {
   sub->add_flag("--warnings-as-errors", options->warningsAsErrors, "fail on warnings too");
   sub->add_option("-o,--out", options->outDir, "the directory to write into (default: .)");
   sub->add_flag("--header", options->header, "write FILE.h, the C header (MIDL's /h)");
+  sub->add_flag("--dump-ir", options->dumpIr,
+                "print the NDR levels of every parameter and member (pointer, array, switch, "
+                "data)");
   sub->add_flag("--import-headers", options->importHeaders,
                 "also write the header of every imported file (ms-dtyp.idl -> ms-dtyp.h)");
   sub->callback([options, &exitCode] { exitCode = runIdl(*options); });
