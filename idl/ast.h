@@ -52,6 +52,10 @@ struct Attribute {
   // uuid and version: the argument as written; implicit_handle: the handle's name; attributes
   // the parser does not know: their arguments as written, for sema to judge.
   std::string raw;
+  bool fromAcf = false;  // merged in from the application configuration file
+  // An ACF typedef's attribute: the type name it was given for (one IDL typedef may declare
+  // several names: NODE, *PNODE).
+  std::string_view acfTarget;
 };
 using Attributes = std::vector<Attribute>;
 
@@ -190,10 +194,38 @@ struct Interface {
   std::vector<Item> items;
 };
 
+// The application configuration file (ACF): attributes for an interface, its types, operations
+// and parameters, which are named (never redeclared).
+struct AcfTypedef {
+  Span span;
+  Attributes attributes;
+  std::string_view name;
+};
+struct AcfParam {
+  Span span;
+  Attributes attributes;
+  std::string_view name;
+};
+struct AcfOperation {
+  Span span;
+  Attributes attributes;
+  std::string_view name;
+  std::vector<AcfParam> params;
+};
+struct AcfInterface {
+  Span span;
+  Attributes attributes;
+  std::string_view name;
+  std::vector<AcfTypedef> typedefs;
+  std::vector<AcfOperation> operations;
+  std::vector<std::string> includes;  // include "x.h"; : headers the generated stubs include
+};
+
 // One parsed file and the nodes it owns.
 struct Module {
   std::uint32_t file = 0;
   std::vector<Item> items;
+  std::vector<AcfInterface> acf;  // an ACF module: its interfaces (items stays empty)
 
   // Arenas: a node's address is stable for the Module's life.
   std::deque<Expr> exprs;

@@ -75,7 +75,111 @@ std::optional<std::uint32_t> Compilation::readFile(const fs::path& path, Span fr
 
 bool Compilation::load(const fs::path& path) {
   main_ = loadFile(path, Span{Loc{UINT32_MAX, 0}, 0});
+  if (main_ != nullptr) loadAcf(path);
   return main_ != nullptr;
+}
+
+void Compilation::loadAcf(const fs::path& idlPath) {
+  const Span nowhere{Loc{UINT32_MAX, 0}, 0};
+  fs::path path = options_.acf;
+  if (path.empty()) {
+    std::optional<fs::path> beside =
+        lookIn(idlPath.parent_path(), idlPath.stem().string() + ".acf");
+    if (!beside) return;
+    path = *beside;
+  }
+  std::optional<std::uint32_t> file = readFile(path, nowhere);
+  if (!file) return;
+  const fs::path dir = path.parent_path();
+  IncludeLoader includes = [&](std::string_view name, Span where) -> std::optional<std::uint32_t> {
+    std::optional<fs::path> found = find(name, dir);
+    if (!found) {
+      diagnostics_.error(where, "#include \"{}\": not found", name);
+      return std::nullopt;
+    }
+    return readFile(*found, where);
+  };
+  std::vector<Token> tokens =
+      preprocess(sources_, *file, diagnostics_, options_.preprocessor, includes);
+  acf_.emplace();
+  acf_->file = *file;
+  parseAcf(tokens, *acf_, diagnostics_, options_.parser);
+  for (const ast::AcfInterface& in : acf_->acf) applyAcf(in);
+}
+
+namespace {
+
+void merge(ast::Attributes& into, const ast::Attributes& from, std::string_view target = {}) {
+  for (ast::Attribute a : from) {
+    a.fromAcf = true;
+    a.acfTarget = target;
+    into.push_back(std::move(a));
+  }
+}
+
+// The element of `arena` at `address` (arenas own the nodes items point to).
+template <typename T>
+T* owned(std::deque<T>& arena, const T* address) {
+  for (T& node : arena) {
+    if (&node == address) return &node;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Compilation::applyAcf(const ast::AcfInterface& acf) {
+  ast::Module& main = *std::find_if(modules_.begin(), modules_.end(),
+                                    [&](const ast::Module& m) { return &m == main_; });
+  ast::Interface* in = nullptr;
+  for (ast::Interface& candidate : main.interfaces) {
+    if (candidate.name == acf.name && !candidate.forward) in = &candidate;
+  }
+  if (in == nullptr) {
+    diagnostics_.error(acf.span, "the ACF configures interface {}, which {} does not define",
+                       acf.name, sources_.file(main.file).path);
+    return;
+  }
+  merge(in->attributes, acf.attributes);
+  for (const ast::AcfTypedef& t : acf.typedefs) {
+    ast::Typedef* target = nullptr;
+    for (ast::Module& m : modules_) {
+      for (ast::Typedef& td : m.typedefs) {
+        for (const ast::Declarator& d : td.declarators) {
+          if (d.name == t.name) target = &td;
+        }
+      }
+    }
+    if (target == nullptr) {
+      diagnostics_.error(t.span, "the ACF names type '{}', which the IDL does not define", t.name);
+      continue;
+    }
+    merge(target->attributes, t.attributes, t.name);
+  }
+  for (const ast::AcfOperation& o : acf.operations) {
+    ast::Operation* op = nullptr;
+    for (const ast::Item& item : in->items) {
+      if (item.kind == ast::Item::Kind::kOperation && item.operation->declarator.name == o.name) {
+        op = owned(main.operations, item.operation);
+      }
+    }
+    if (op == nullptr) {
+      diagnostics_.error(o.span, "the ACF names operation '{}', which interface {} does not have",
+                         o.name, in->name);
+      continue;
+    }
+    merge(op->attributes, o.attributes);
+    for (const ast::AcfParam& p : o.params) {
+      auto it = std::find_if(op->params.begin(), op->params.end(),
+                             [&](const ast::Param& q) { return q.declarator.name == p.name; });
+      if (it == op->params.end()) {
+        diagnostics_.error(p.span, "the ACF names parameter '{}', which {} does not have", p.name,
+                           o.name);
+        continue;
+      }
+      merge(it->attributes, p.attributes);
+    }
+  }
 }
 
 const ast::Module* Compilation::loadFile(const fs::path& path, Span from) {

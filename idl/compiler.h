@@ -1,12 +1,14 @@
 // One IDL compilation: the main file and, once each, every file it imports (MIDL's search order:
 // the importing file's directory, then each -I directory; names match case-insensitively, as on
 // Windows). Each file is preprocessed on its own and parsed into a Module; imported modules come
-// before the modules that import them. Every problem goes to `diagnostics`; nothing throws.
+// before the modules that import them. The ACF (FILE.acf beside the IDL, or --acf) is parsed and
+// its attributes merged into the nodes it names. Every problem goes to `diagnostics`.
 #pragma once
 
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,8 @@ namespace warden::idl {
 
 struct CompileOptions {
   std::vector<std::filesystem::path> includeDirs;  // -I, in order
+  // The application configuration file; when empty, FILE.acf beside FILE.idl is used if present.
+  std::filesystem::path acf;
   PreprocessorOptions preprocessor;
   ParseOptions parser;
   std::size_t maxFileBytes = std::size_t{64} << 20;
@@ -39,6 +43,9 @@ class Compilation {
   // Every parsed file, imports first; the main file is last.
   const std::deque<ast::Module>& modules() const { return modules_; }
   const ast::Module* mainModule() const { return main_; }
+  // The ACF that was applied (its attributes are merged into the IDL's nodes, marked fromAcf),
+  // or null.
+  const ast::Module* acfModule() const { return acf_ ? &*acf_ : nullptr; }
 
  private:
   // The module of `path`, parsing it (and its imports) on first use; null when it cannot be read.
@@ -47,12 +54,15 @@ class Compilation {
                                             const std::filesystem::path& fromDir) const;
   std::optional<std::uint32_t> readFile(const std::filesystem::path& path, Span from);
   void importsOf(const std::vector<ast::Item>& items, const std::filesystem::path& dir);
+  void loadAcf(const std::filesystem::path& idlPath);
+  void applyAcf(const ast::AcfInterface& acf);
 
   CompileOptions options_;
   SourceSet sources_;
   DiagnosticSink diagnostics_;
   std::deque<ast::Module> modules_;
   const ast::Module* main_ = nullptr;
+  std::optional<ast::Module> acf_;
   std::map<std::filesystem::path, const ast::Module*> loaded_;  // by canonical path
   std::vector<std::filesystem::path> stack_;                    // files being loaded
   std::vector<std::string> stackNames_;

@@ -22,6 +22,7 @@ using ast::TypeSpec;
 std::string attributesText(const Attributes& attrs) {
   std::string out;
   for (const Attribute& a : attrs) {
+    if (a.fromAcf) continue;  // MIDL's headers show the IDL's attributes only
     out += out.empty() ? "[" : ", ";
     out += a.name;
     if (!a.hasArgs) continue;
@@ -170,11 +171,14 @@ class HeaderWriter {
     if (in.forward) return;
     w_.line("");
     w_.line("/* interface {} {} */", in.name, attributesText(in.attributes));
-    const Attribute* handle = nullptr;
     for (const Attribute& a : in.attributes) {
-      if (a.name == "implicit_handle") handle = &a;
+      // The ACF's implicit binding handle: a global every operation of the interface uses.
+      if (a.name == "implicit_handle" && a.type) {
+        w_.line("extern {} {}{};",
+                a.type->kind == TypeSpec::Kind::kBase ? cType(a.type->name) : a.type->name,
+                std::string(static_cast<std::size_t>(a.typePointers), '*'), a.raw);
+      }
     }
-    (void)handle;
     contextHandles_.clear();
     emitAll(in.items);
     bool local = false;

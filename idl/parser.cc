@@ -806,6 +806,88 @@ class Parser {
     return &e;
   }
 
+  // ---- ACF ----
+ public:
+  void runAcf() {
+    while (!at().kind_is_end()) {
+      std::size_t before = pos_;
+      try {
+        acfInterface();
+      } catch (const Abandon&) {
+        recover(before);
+        if (at().is("}")) ++pos_;
+      }
+      if (pos_ == before) ++pos_;
+    }
+  }
+
+ private:
+  void acfInterface() {
+    const std::size_t start = pos_;
+    ast::AcfInterface in;
+    if (tok().is("[")) in.attributes = attributes();
+    if (!acceptWord("interface")) {
+      fail(tok(), fmt::format("expected 'interface' in the ACF, found '{}'", describe(tok())));
+    }
+    in.name = identifier("an interface name").text;
+    expect("{", "to open the interface body");
+    while (!tok().is("}") && tok().kind != TokenKind::kEnd) {
+      std::size_t before = pos_;
+      try {
+        acfItem(in);
+      } catch (const Abandon&) {
+        recover(before);
+      }
+      if (pos_ == before) ++pos_;
+    }
+    in.span = spanFrom(start);
+    expect("}", fmt::format("to close interface {}", in.name));
+    accept(";");
+    m_.acf.push_back(std::move(in));
+  }
+
+  void acfItem(ast::AcfInterface& in) {
+    const std::size_t start = pos_;
+    if (acceptWord("include")) {
+      do {
+        if (tok().kind != TokenKind::kString) {
+          fail(tok(), fmt::format("expected a header name in quotes, found '{}'", describe(tok())));
+        }
+        in.includes.push_back(unquote(tok().text));
+        ++pos_;
+      } while (accept(","));
+      expect(";", "after the include list");
+      return;
+    }
+    if (acceptWord("typedef")) {
+      ast::AcfTypedef td;
+      if (tok().is("[")) td.attributes = attributes();
+      td.name = identifier("the name of a type of the IDL").text;
+      expect(";", "after the ACF typedef");
+      td.span = spanFrom(start);
+      in.typedefs.push_back(std::move(td));
+      return;
+    }
+    ast::AcfOperation op;
+    if (tok().is("[")) op.attributes = attributes();
+    op.name = identifier("an operation name").text;
+    expect("(", "to open the parameter list");
+    if (!tok().is(")")) {
+      do {
+        const std::size_t paramStart = pos_;
+        ast::AcfParam p;
+        if (tok().is("[")) p.attributes = attributes();
+        p.name = identifier("a parameter name").text;
+        p.span = spanFrom(paramStart);
+        op.params.push_back(std::move(p));
+      } while (accept(","));
+    }
+    expect(")", "to close the parameter list");
+    expect(";", "after the ACF operation");
+    op.span = spanFrom(start);
+    in.operations.push_back(std::move(op));
+  }
+
   std::span<const Token> t_;
   ast::Module& m_;
   DiagnosticSink& d_;
@@ -819,6 +901,11 @@ class Parser {
 void parse(std::span<const Token> tokens, ast::Module& module, DiagnosticSink& diagnostics,
            const ParseOptions& options) {
   Parser(tokens, module, diagnostics, options).run();
+}
+
+void parseAcf(std::span<const Token> tokens, ast::Module& module, DiagnosticSink& diagnostics,
+              const ParseOptions& options) {
+  Parser(tokens, module, diagnostics, options).runAcf();
 }
 
 }  // namespace warden::idl

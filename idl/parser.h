@@ -19,4 +19,9 @@ struct ParseOptions {
 void parse(std::span<const Token> tokens, ast::Module& module, DiagnosticSink& diagnostics,
            const ParseOptions& options = {});
 
+// An application configuration file: `[attrs] interface NAME { typedef [attrs] NAME; include
+// "x.h"; [attrs] Operation([attrs] param, ...); }`, into module.acf.
+void parseAcf(std::span<const Token> tokens, ast::Module& module, DiagnosticSink& diagnostics,
+              const ParseOptions& options = {});
+
 }  // namespace warden::idl

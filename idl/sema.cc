@@ -123,6 +123,21 @@ const KnownAttribute* known(std::string_view name) {
   return nullptr;
 }
 
+// Attributes that belong in the application configuration file, never in the IDL (and the only
+// ones an ACF may give).
+bool acfAttribute(std::string_view name) {
+  static constexpr std::string_view kAcf[] = {
+      "allocate",     "byte_count",      "implicit_handle", "explicit_handle",
+      "auto_handle",  "enable_allocate", "comm_status",     "fault_status",
+      "represent_as", "in_line",         "out_of_line",     "force_allocate",
+      "code",         "nocode",          "optimize",        "encode",
+      "decode",       "notify",          "notify_flag"};
+  for (std::string_view a : kAcf) {
+    if (a == name) return true;
+  }
+  return false;
+}
+
 // Attributes go-msrpc added to its copies of the protocol IDLs (the shared corpus): not MIDL's;
 // reported as warnings and ignored.
 bool vendorExtension(std::string_view name) {
@@ -163,9 +178,9 @@ class Checker {
 
   // ---- Checking ----
   void checkAttributes(const Attributes& attrs, unsigned place) {
-    std::set<std::string_view> seen;
+    std::set<std::pair<std::string_view, std::string_view>> seen;
     for (const Attribute& a : attrs) {
-      if (!seen.insert(a.name).second && a.name != "case" && a.name != "endpoint") {
+      if (!seen.insert({a.name, a.acfTarget}).second && a.name != "case" && a.name != "endpoint") {
         d_.error(a.span, "[{}] given twice", a.name);
       }
       if (vendorExtension(a.name)) {
@@ -173,6 +188,16 @@ class Checker {
         continue;
       }
       const KnownAttribute* k = known(a.name);
+      if (k != nullptr && a.fromAcf && !acfAttribute(a.name)) {
+        d_.error(a.span, "[{}] is an IDL attribute: it cannot be given in the ACF", a.name);
+        continue;
+      }
+      if (k != nullptr && !a.fromAcf && acfAttribute(a.name)) {
+        d_.error(a.span, "[{}] belongs in the application configuration file (ACF), not the IDL",
+                 a.name);
+        continue;
+      }
+      if (a.name == "allocate") checkAllocate(a);
       if (k == nullptr) {
         d_.error(a.span, "unknown attribute [{}]", a.name);
       } else if ((k->places & place) == 0) {
@@ -208,6 +233,29 @@ class Checker {
           break;
       }
     }
+  }
+
+  // allocate(single_node | all_nodes, free | dont_free, on_null, all_nodes_aligned)
+  void checkAllocate(const Attribute& a) {
+    std::set<std::string_view> given;
+    for (const Expr* e : a.args) {
+      if (e->kind != Expr::Kind::kName ||
+          (e->text != "single_node" && e->text != "all_nodes" && e->text != "free" &&
+           e->text != "dont_free" && e->text != "on_null" && e->text != "all_nodes_aligned")) {
+        d_.error(e->span,
+                 "allocate() takes single_node, all_nodes, free, dont_free, on_null or "
+                 "all_nodes_aligned");
+        continue;
+      }
+      given.insert(e->text);
+    }
+    if (given.count("single_node") && given.count("all_nodes")) {
+      d_.error(a.span, "allocate(single_node, all_nodes): choose one");
+    }
+    if (given.count("free") && given.count("dont_free")) {
+      d_.error(a.span, "allocate(free, dont_free): choose one");
+    }
+    if (a.args.empty()) d_.error(a.span, "allocate() needs at least one mode");
   }
 
   void checkInterface(const ast::Interface& in) {

@@ -24,6 +24,7 @@ struct IdlOptions {
   std::vector<std::string> includeDirs;
   std::vector<std::string> defines;
   std::vector<std::string> undefines;
+  std::string acf;
   bool warningsAsErrors = false;
   std::string outDir = ".";
   bool header = false;
@@ -55,6 +56,7 @@ int runIdl(const IdlOptions& options) {
                                               eq == std::string::npos ? "" : d.substr(eq + 1));
   }
   compile.preprocessor.undefines = options.undefines;
+  compile.acf = options.acf;
   idl::Compilation compilation(compile);
   bool loaded = compilation.load(options.path);
   if (loaded) idl::check(compilation);
@@ -103,6 +105,8 @@ void addIdl(CLI::App& app, int& exitCode) {
                   "a directory to search for imports and #include files (in order)");
   sub->add_option("-D,--define", options->defines, "a preprocessor macro: NAME or NAME=VALUE");
   sub->add_option("-U,--undefine", options->undefines, "remove a predefined macro (__midl)");
+  sub->add_option("--acf", options->acf,
+                  "the application configuration file (default: FILE.acf beside FILE.idl)");
   sub->add_flag("--warnings-as-errors", options->warningsAsErrors, "fail on warnings too");
   sub->add_option("-o,--out", options->outDir, "the directory to write into (default: .)");
   sub->add_flag("--header", options->header, "write FILE.h, the C header (MIDL's /h)");
