@@ -1,7 +1,7 @@
 // Fuzzes the IDL front end: the input is an IDL file that may #include "self.h" (itself again, to
-// reach the include limit) or "other.h" (a small fixed header), then preprocessing and parsing
-// with small limits. Nothing may crash, hang or recurse without bound; every error must have a
-// span inside a file of the compilation.
+// reach the include limit) or "other.h" (a small fixed header), then preprocessing and parsing (as
+// IDL and as ACF) with small limits. Nothing may crash, hang or recurse without bound; every error
+// must have a span inside a file of the compilation.
 #include <cstdint>
 #include <string>
 
@@ -27,6 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<idl::Token> tokens = idl::preprocess(sources, main, diagnostics, options, loader);
   idl::ast::Module module;
   idl::parse(tokens, module, diagnostics, idl::ParseOptions{.maxDepth = 100});
+  idl::ast::Module acf;  // the same text read as an application configuration file
+  idl::parseAcf(tokens, acf, diagnostics, idl::ParseOptions{.maxDepth = 100});
   for (const idl::Diagnostic& d : diagnostics.diagnostics()) {
     if (d.span.begin.file >= sources.size()) __builtin_trap();
     if (d.span.begin.offset > sources.file(d.span.begin.file).text.size()) __builtin_trap();

@@ -143,7 +143,8 @@ TEST(Preprocessor, HostileInputIsBoundedAndNamed) {
   PreprocessorOptions small;
   small.maxTokens = 100000;
   Pre p(bomb, {}, small);
-  EXPECT_THAT(p.diagnostics.format(p.sources), HasSubstr("macro expansion passes 100000 tokens"));
+  EXPECT_THAT(p.diagnostics.format(p.sources),
+              HasSubstr("the preprocessed text passes 100000 tokens"));
   EXPECT_LE(p.tokens.size(), 100001u);
 
   Pre unbalanced("#if 1\n#else\n#else\n#endif\n#endif\n#if (1\n#endif\n#if 1/0\n#endif\n#if\n");
@@ -161,11 +162,26 @@ TEST(Preprocessor, HostileInputIsBoundedAndNamed) {
   EXPECT_THAT(text, HasSubstr("macro 'F' takes 1 arguments, given 2"));
   EXPECT_THAT(text, HasSubstr("main.idl:5:2: error: #error stop here"));
 
-  std::string deep;
-  for (int i = 0; i < 100; ++i) deep += "#include \"self.h\"\n";
   Pre recursive("#include \"self.h\"\n", {{"self.h", "#include \"self.h\"\n"}});
   EXPECT_THAT(recursive.diagnostics.format(recursive.sources),
               HasSubstr("#include nested deeper than 64"));
+  EXPECT_EQ(recursive.diagnostics.errorCount(), 1u);
+  // A file included ten times a level, four levels deep, is 10^4 files: the token budget shared
+  // by every included file stops it early (fuzzing found the exponential case).
+  std::map<std::string, std::string> fanOut;
+  for (char level : std::string("abcd")) {
+    std::string text;
+    for (int i = 0; i < 10; ++i) text += fmt::format("#include \"{}.h\"\n", char(level + 1));
+    fanOut[fmt::format("{}.h", level)] = text;
+  }
+  fanOut["e.h"] = "one two three four five six seven eight nine ten\n";
+  PreprocessorOptions budget;
+  budget.maxTokens = 50000;
+  Pre includes("#include \"a.h\"\n", fanOut, budget);
+  EXPECT_THAT(includes.diagnostics.format(includes.sources),
+              HasSubstr("the preprocessed text passes 50000 tokens"));
+  EXPECT_EQ(includes.diagnostics.errorCount(), 1u);
+  EXPECT_LT(includes.sources.size(), 5000u);
 }
 
 TEST(Preprocessor, IntegerLiterals) {

@@ -101,11 +101,21 @@ class Preprocessor {
   bool on() const { return conditions_.empty() || conditions_.back().active; }
 
   void process(std::uint32_t file, std::size_t depth) {
+    if (tooMany_) return;
     std::vector<Token> tokens = lex(sources_, file, diagnostics_, options_.maxTokens);
+    // Every file #included counts against one budget: a file that includes itself twice per level
+    // would otherwise cost 2^depth.
+    lexed_ += tokens.size();
+    if (lexed_ > options_.maxTokens) {
+      diagnostics_.error(tokens.front().span, "the preprocessed text passes {} tokens",
+                         options_.maxTokens);
+      tooMany_ = true;
+      return;
+    }
     const std::size_t conditionsAtStart = conditions_.size();
     std::vector<Token> run;  // text since the last directive
     std::size_t i = 0;
-    while (tokens[i].kind != TokenKind::kEnd) {
+    while (tokens[i].kind != TokenKind::kEnd && !tooMany_) {
       if (tokens[i].is("#") && tokens[i].lineStart) {
         flush(run);
         std::size_t end = i + 1;
@@ -137,7 +147,8 @@ class Preprocessor {
     for (std::size_t i = 0; i < in.size(); ++i) {
       if (out_.size() + out.size() > options_.maxTokens) {
         if (!tooMany_)
-          diagnostics_.error(in[i].span, "macro expansion passes {} tokens", options_.maxTokens);
+          diagnostics_.error(in[i].span, "the preprocessed text passes {} tokens",
+                             options_.maxTokens);
         tooMany_ = true;
         return;
       }
@@ -332,7 +343,9 @@ class Preprocessor {
       return;
     }
     if (depth + 1 > options_.maxIncludeDepth) {
+      // Almost surely a file including itself: one error, and the run stops here.
       diagnostics_.error(where, "#include nested deeper than {}", options_.maxIncludeDepth);
+      tooMany_ = true;
       return;
     }
     std::optional<std::uint32_t> file = loader_(name, where);
@@ -493,7 +506,8 @@ class Preprocessor {
   std::map<std::string_view, Macro, std::less<>> macros_;
   std::vector<Condition> conditions_;
   std::vector<Token> out_;
-  bool tooMany_ = false;
+  bool tooMany_ = false;   // a token budget ran out: everything after is dropped
+  std::size_t lexed_ = 0;  // tokens of every file read so far
   // The #if expression being evaluated.
   std::vector<Token> expr_;
   std::size_t exprPos_ = 0;
