@@ -196,16 +196,13 @@ struct Interface {
 
 // The application configuration file (ACF): attributes for an interface, its types, operations
 // and parameters, which are named (never redeclared).
-struct AcfTypedef {
+struct AcfName {  // typedef [attrs] NAME;  and a parameter: [attrs] name
   Span span;
   Attributes attributes;
   std::string_view name;
 };
-struct AcfParam {
-  Span span;
-  Attributes attributes;
-  std::string_view name;
-};
+using AcfTypedef = AcfName;
+using AcfParam = AcfName;
 struct AcfOperation {
   Span span;
   Attributes attributes;

@@ -81,13 +81,20 @@ class Parser {
       : t_(tokens), m_(module), d_(diagnostics), options_(options) {}
 
   void run() {
-    while (!at().kind_is_end()) {
+    sequence([&] { item(m_.items, /*inInterface=*/false); }, /*untilBrace=*/false);
+  }
+
+  // Parses with `one` until the end (or a '}' with untilBrace): an item that fails is skipped
+  // (see recover) and parsing goes on with the next, so one run reports every error.
+  template <typename One>
+  void sequence(One one, bool untilBrace) {
+    while (tok().kind != TokenKind::kEnd && !(untilBrace && tok().is("}"))) {
       std::size_t before = pos_;
       try {
-        item(m_.items, /*inInterface=*/false);
+        one();
       } catch (const Abandon&) {
         recover(before);
-        if (at().is("}")) ++pos_;  // a stray '}' at file level
+        if (!untilBrace && tok().is("}")) ++pos_;  // a stray '}' at file level
       }
       if (pos_ == before) ++pos_;  // never loop in place
     }
@@ -95,12 +102,6 @@ class Parser {
 
  private:
   // ---- Tokens ----
-  struct Cursor {
-    const Token& token;
-    bool kind_is_end() const { return token.kind == TokenKind::kEnd; }
-    bool is(std::string_view p) const { return token.is(p); }
-  };
-  Cursor at() const { return Cursor{t_[pos_]}; }
   const Token& tok(std::size_t ahead = 0) const {
     return t_[std::min(pos_ + ahead, t_.size() - 1)];
   }
@@ -302,15 +303,7 @@ class Parser {
       in.span = spanFrom(start);
     } else {
       expect("{", "to open the interface body");
-      while (!tok().is("}") && tok().kind != TokenKind::kEnd) {
-        std::size_t before = pos_;
-        try {
-          item(in.items, /*inInterface=*/true);
-        } catch (const Abandon&) {
-          recover(before);
-        }
-        if (pos_ == before) ++pos_;
-      }
+      sequence([&] { item(in.items, /*inInterface=*/true); }, /*untilBrace=*/true);
       in.span = spanFrom(start);
       expect("}", fmt::format("to close interface {}", in.name));
       accept(";");
@@ -809,16 +802,7 @@ class Parser {
   // ---- ACF ----
  public:
   void runAcf() {
-    while (!at().kind_is_end()) {
-      std::size_t before = pos_;
-      try {
-        acfInterface();
-      } catch (const Abandon&) {
-        recover(before);
-        if (at().is("}")) ++pos_;
-      }
-      if (pos_ == before) ++pos_;
-    }
+    sequence([&] { acfInterface(); }, /*untilBrace=*/false);
   }
 
  private:
@@ -831,15 +815,7 @@ class Parser {
     }
     in.name = identifier("an interface name").text;
     expect("{", "to open the interface body");
-    while (!tok().is("}") && tok().kind != TokenKind::kEnd) {
-      std::size_t before = pos_;
-      try {
-        acfItem(in);
-      } catch (const Abandon&) {
-        recover(before);
-      }
-      if (pos_ == before) ++pos_;
-    }
+    sequence([&] { acfItem(in); }, /*untilBrace=*/true);
     in.span = spanFrom(start);
     expect("}", fmt::format("to close interface {}", in.name));
     accept(";");
