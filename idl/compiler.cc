@@ -41,6 +41,10 @@ std::optional<fs::path> Compilation::find(std::string_view name, const fs::path&
   if (fs::path(name).is_absolute())
     return lookIn(fs::path(name).parent_path(), fs::path(name).filename().string());
   if (auto p = lookIn(fromDir, name)) return p;
+  // Where MIDL runs (the main file's directory, as a build does) comes before the -I list.
+  if (fromDir != mainDir_) {
+    if (auto p = lookIn(mainDir_, name)) return p;
+  }
   for (const fs::path& dir : options_.includeDirs) {
     if (auto p = lookIn(dir, name)) return p;
   }
@@ -74,6 +78,7 @@ std::optional<std::uint32_t> Compilation::readFile(const fs::path& path, Span fr
 }
 
 bool Compilation::load(const fs::path& path) {
+  mainDir_ = path.parent_path();
   main_ = loadFile(path, Span{Loc{UINT32_MAX, 0}, 0});
   if (main_ != nullptr) loadAcf(path);
   return main_ != nullptr;
@@ -202,7 +207,9 @@ const ast::Module* Compilation::loadFile(const fs::path& path, Span from) {
   IncludeLoader includes = [&](std::string_view name, Span where) -> std::optional<std::uint32_t> {
     std::optional<fs::path> found = find(name, dir);
     if (!found) {
-      diagnostics_.error(where, "#include \"{}\": not found next to {} or in any -I directory",
+      diagnostics_.error(where,
+                         "#include \"{}\": not found next to {}, the main file or in any -I "
+                         "directory",
                          name, path.filename().string());
       return std::nullopt;
     }
@@ -236,8 +243,8 @@ void Compilation::importsOf(const std::vector<ast::Item>& items, const fs::path&
       std::optional<fs::path> found = find(item.imports[i], dir);
       if (!found) {
         diagnostics_.error(item.importSpans[i],
-                           "import \"{}\": not found next to the importing file or in any -I "
-                           "directory",
+                           "import \"{}\": not found next to the importing file, the main file "
+                           "or in any -I directory",
                            item.imports[i]);
         continue;
       }

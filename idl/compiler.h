@@ -1,8 +1,9 @@
 // One IDL compilation: the main file and, once each, every file it imports (MIDL's search order:
-// the importing file's directory, then each -I directory; names match case-insensitively, as on
-// Windows). Each file is preprocessed on its own and parsed into a Module; imported modules come
-// before the modules that import them. The ACF (FILE.acf beside the IDL, or --acf) is parsed and
-// its attributes merged into the nodes it names. Every problem goes to `diagnostics`.
+// the importing file's directory, the main file's (where a build runs MIDL), then each -I
+// directory; names match case-insensitively, as on Windows). Each file is preprocessed on its own
+// and parsed into a Module; imported modules come before the modules that import them. The ACF
+// (FILE.acf beside the IDL, or --acf) is parsed and its attributes merged into the nodes it names.
+// Every problem goes to `diagnostics`.
 #pragma once
 
 #include <deque>
@@ -62,6 +63,7 @@ class Compilation {
   DiagnosticSink diagnostics_;
   std::deque<ast::Module> modules_;
   const ast::Module* main_ = nullptr;
+  std::filesystem::path mainDir_;
   std::optional<ast::Module> acf_;
   std::map<std::filesystem::path, const ast::Module*> loaded_;  // by canonical path
   std::vector<std::filesystem::path> stack_;                    // files being loaded
