@@ -170,6 +170,7 @@ struct Item {
     kTypedef,
     kTypeDecl,  // struct/union/enum declared without typedef
     kConst,
+    kExtern,  // extern const FMTID FMTID_SummaryInformation;  (constDecl, no value)
     kOperation,
     kInterface,
   };

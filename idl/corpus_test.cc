@@ -105,3 +105,60 @@ INSTANTIATE_TEST_SUITE_P(Corpus, SharedIdl, ::testing::ValuesIn(corpusFiles()),
 
 }  // namespace
 }  // namespace warden::idl
+
+namespace warden::idl {
+namespace {
+
+// The RPC interface IDLs Debian's libwine-dev installs (only when it is installed: an 800 MB
+// dependency CI does not take). They import Wine's own wtypes/objidl/oaidl, COM-heavy files.
+const fs::path kWine = "/usr/include/wine/wine";
+
+std::vector<std::string> wineFiles() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(kWine, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".idl") out.push_back(it->path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  if (out.empty()) out.push_back("(none)");
+  return out;
+}
+
+// Constructs Warden does not support, each expected exactly where it stands.
+const std::map<std::string, std::string> kWineUnsupported = {
+    {"iaccessible2.idl", "'library' (a COM type library construct) is not supported"},
+};
+
+class WineIdl : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(WineIdl, LoadsAndChecks) {
+  if (GetParam() == "(none)") GTEST_SKIP() << "libwine-dev is not installed (no " << kWine << ")";
+  CompileOptions options;
+  options.includeDirs = {kWine / "windows", kWine};
+  Compilation compilation(options);
+  ASSERT_TRUE(compilation.load(kWine / GetParam()));
+  check(compilation);
+  std::string text = compilation.diagnostics().format(compilation.sources());
+  if (auto k = kWineUnsupported.find(GetParam()); k != kWineUnsupported.end()) {
+    EXPECT_NE(text.find(k->second), std::string::npos) << text;
+    std::size_t errors = compilation.diagnostics().errorCount();
+    std::size_t unsupported = 0;
+    for (std::size_t at = 0; (at = text.find(k->second, at)) != std::string::npos; ++at) {
+      ++unsupported;
+    }
+    EXPECT_EQ(errors, unsupported) << text;
+  } else {
+    EXPECT_EQ(compilation.diagnostics().errorCount(), 0u) << text;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Wine, WineIdl, ::testing::ValuesIn(wineFiles()), [](const auto& info) {
+  std::string name = info.param;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+});
+
+}  // namespace
+}  // namespace warden::idl

@@ -67,7 +67,7 @@ TEST_P(HeaderGolden, HeaderMatchesExpectedAndCompiles) {
   ASSERT_TRUE(compilation.load(idl));
   check(compilation);
   ASSERT_EQ(compilation.diagnostics().format(compilation.sources()), "");
-  std::string header = emitHeader(*compilation.mainModule(), idl.string());
+  std::string header = emitHeader(*compilation.mainModule(), idl.string(), &compilation.modules());
   fs::path expected = kTestdata / "generate" / (GetParam() + ".h.expected");
   if (std::getenv("WARDEN_UPDATE_GOLDENS")) std::ofstream(expected, std::ios::binary) << header;
   EXPECT_EQ(header, readText(expected));

@@ -2,6 +2,7 @@
 // files are written that way already.
 #include "idl/header_emitter.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -66,6 +67,7 @@ class HeaderWriter {
     w_.line("#ifdef __cplusplus");
     w_.line("extern \"C\" {{");
     w_.line("#endif");
+    forwardDeclarations(module.items);
     emitAll(module.items);
     w_.line("");
     w_.line("#ifdef __cplusplus");
@@ -77,6 +79,27 @@ class HeaderWriter {
   }
 
  private:
+  // COM interfaces are types (IUnknown*): MIDL declares each once, before anything uses it.
+  void forwardDeclarations(const std::vector<ast::Item>& items) {
+    std::vector<std::string_view> names;
+    for (const ast::Item& item : items) {
+      if (item.kind != ast::Item::Kind::kInterface) continue;
+      const ast::Interface& in = *item.interface;
+      bool object = in.forward;
+      for (const Attribute& a : in.attributes) object |= a.name == "object";
+      if (object && std::find(names.begin(), names.end(), in.name) == names.end()) {
+        names.push_back(in.name);
+      }
+    }
+    for (std::string_view name : names) {
+      w_.line("");
+      w_.line("#ifndef __{}_FWD_DEFINED__", name);
+      w_.line("#define __{}_FWD_DEFINED__", name);
+      w_.line("typedef struct {} {};", name, name);
+      w_.line("#endif");
+    }
+  }
+
   void includes(const ast::Item& item) {
     if (item.kind == ast::Item::Kind::kInterface) {
       for (const ast::Item& inner : item.interface->items) includes(inner);
@@ -147,6 +170,11 @@ class HeaderWriter {
       case ast::Item::Kind::kCppQuote:
         w_.raw(item.text);
         break;
+      case ast::Item::Kind::kExtern:
+        w_.line("");
+        w_.raw("extern " + typeText(item.constDecl->type) + " " +
+               declarator(item.constDecl->declarator) + ";");
+        break;
       case ast::Item::Kind::kConst:
         w_.line("#define {} ( {} )", item.constDecl->declarator.name,
                 exprText(item.constDecl->value));
@@ -180,8 +208,16 @@ class HeaderWriter {
       }
     }
     contextHandles_.clear();
+    bool object = false;
+    for (const Attribute& a : in.attributes) object |= a.name == "object";
+    inObject_ = object ? &in : nullptr;
     emitAll(in.items);
+    inObject_ = nullptr;
+    if (object) vtable(in);
     bool local = false;
+    const bool hasOperations =
+        std::any_of(in.items.begin(), in.items.end(),
+                    [](const ast::Item& i) { return i.kind == ast::Item::Kind::kOperation; });
     std::string version = "0_0";
     for (const Attribute& a : in.attributes) {
       local |= a.name == "local" || a.name == "object";
@@ -190,7 +226,7 @@ class HeaderWriter {
         version = v.substr(0, v.find('.')) + "_" + v.substr(v.find('.') + 1);
       }
     }
-    if (!local) {
+    if (!local && hasOperations) {
       w_.line("");
       w_.line("extern RPC_IF_HANDLE {}_v{}_c_ifspec;", in.name, version);
       w_.line("extern RPC_IF_HANDLE {}_v{}_s_ifspec;", in.name, version);
@@ -220,19 +256,68 @@ class HeaderWriter {
   }
 
   void operation(const ast::Operation& op) {
+    if (inObject_ != nullptr) return;  // a COM method: it lives in the interface's vtable
     w_.line("");
-    std::string text = comment(op.attributes) + typeText(op.returnType) + " " +
-                       std::string(static_cast<std::size_t>(op.declarator.pointers), '*') +
-                       std::string(op.declarator.name) + "(";
-    if (op.params.empty()) text += "void";
+    w_.raw(comment(op.attributes) + typeText(op.returnType) + " " +
+           std::string(static_cast<std::size_t>(op.declarator.pointers), '*') +
+           std::string(op.declarator.name) + "(" + parameters(op, "") + ");");
+  }
+
+  // "(\n    /* [in] */ int32_t a, ...)" contents; `self` ("IThing *This") goes first when given.
+  std::string parameters(const ast::Operation& op, const std::string& self) {
+    std::string text;
+    if (op.params.empty() && self.empty()) return "void";
+    if (!self.empty()) text += "\n    " + self;
     for (std::size_t i = 0; i < op.params.size(); ++i) {
       const ast::Param& p = op.params[i];
-      text += i == 0 ? "\n    " : ",\n    ";
+      text += i == 0 && self.empty() ? "\n    " : ",\n    ";
       text += comment(p.attributes) + typeText(p.type);
       std::string d = declarator(p.declarator, /*parameter=*/true);
       if (!d.empty()) text += " " + d;
     }
-    w_.raw(text + ");");
+    return text;
+  }
+
+  // A COM interface in C, as MIDL writes it: a vtable of its base's methods and then its own
+  // (property accessors named get_X / put_X / putref_X, `This` first) and the object holding it.
+  void vtable(const ast::Interface& in) {
+    std::vector<const ast::Operation*> methods;
+    collectMethods(in, methods, 0);
+    w_.line("");
+    w_.line("typedef struct {}Vtbl {{", in.name);
+    w_.indent();
+    for (const ast::Operation* op : methods) {
+      std::string name(op->declarator.name);
+      for (const Attribute& a : op->attributes) {
+        if (a.name == "propget") name = "get_" + name;
+        if (a.name == "propput") name = "put_" + name;
+        if (a.name == "propputref") name = "putref_" + name;
+      }
+      w_.raw(typeText(op->returnType) + " (" +
+             std::string(static_cast<std::size_t>(op->declarator.pointers), '*') + "*" + name +
+             ")(" + parameters(*op, std::string(in.name) + " *This") + ");");
+    }
+    w_.dedent();
+    w_.line("}} {}Vtbl;", in.name);
+    w_.line("");
+    w_.line("struct {} {{", in.name);
+    w_.line("    const {}Vtbl *lpVtbl;", in.name);
+    w_.line("}};");
+  }
+
+  void collectMethods(const ast::Interface& in, std::vector<const ast::Operation*>& out,
+                      int depth) {
+    if (depth > 64) return;
+    if (!in.base.empty() && all_ != nullptr) {
+      for (const ast::Module& m : *all_) {
+        for (const ast::Interface& base : m.interfaces) {
+          if (base.name == in.base && !base.forward) collectMethods(base, out, depth + 1);
+        }
+      }
+    }
+    for (const ast::Item& item : in.items) {
+      if (item.kind == ast::Item::Kind::kOperation) out.push_back(item.operation);
+    }
   }
 
   // A conformant array is [ 1 ] in a struct (MIDL's shape) and [] as a parameter.
@@ -346,6 +431,9 @@ class HeaderWriter {
 
   CodeWriter w_;
   std::vector<std::string> contextHandles_;
+  const ast::Interface* inObject_ = nullptr;  // the [object] interface being written
+ public:
+  const std::deque<ast::Module>* all_ = nullptr;  // every module, for base interfaces
 };
 
 }  // namespace
@@ -355,8 +443,11 @@ std::string headerName(std::string_view idlPath) {
   return p.stem().string() + ".h";
 }
 
-std::string emitHeader(const ast::Module& module, std::string_view idlPath) {
-  return HeaderWriter().run(module, idlPath);
+std::string emitHeader(const ast::Module& module, std::string_view idlPath,
+                       const std::deque<ast::Module>* all) {
+  HeaderWriter writer;
+  writer.all_ = all;
+  return writer.run(module, idlPath);
 }
 
 }  // namespace warden::idl

@@ -7,6 +7,7 @@
 // header compiles as C and C++ on LP64 systems.
 #pragma once
 
+#include <deque>
 #include <string>
 
 #include "idl/ast.h"
@@ -18,7 +19,9 @@ namespace warden::idl {
 // "guiddef.h" -> "guiddef.h".
 std::string headerName(std::string_view idlPath);
 
-// The header for `module` (whose file is `idlPath`). The module must have passed sema.
-std::string emitHeader(const ast::Module& module, std::string_view idlPath);
+// The header for `module` (whose file is `idlPath`). The module must have passed sema. `all` (every
+// module of the compilation) lets a COM interface's vtable include its base's methods.
+std::string emitHeader(const ast::Module& module, std::string_view idlPath,
+                       const std::deque<ast::Module>* all = nullptr);
 
 }  // namespace warden::idl

@@ -11,7 +11,8 @@ namespace warden::idl::testing {
 void writeHeaders(const Compilation& compilation, const std::string& dir) {
   for (const ast::Module& m : compilation.modules()) {
     const std::string& path = compilation.sources().file(m.file).path;
-    std::ofstream(dir + "/" + headerName(path), std::ios::binary) << emitHeader(m, path);
+    std::ofstream(dir + "/" + headerName(path), std::ios::binary)
+        << emitHeader(m, path, &compilation.modules());
   }
 }
 

@@ -252,6 +252,19 @@ std::string elementText(const Element& e, bool parameter) {
   return out;
 }
 
+std::uint32_t inheritedMethods(const Compilation& compilation, std::string_view base, int depth) {
+  if (base.empty() || depth > 64) return 0;
+  for (const ast::Module& m : compilation.modules()) {
+    for (const ast::Interface& in : m.interfaces) {
+      if (in.name != base || in.forward) continue;
+      std::uint32_t own = 0;
+      for (const ast::Item& item : in.items) own += item.kind == ast::Item::Kind::kOperation;
+      return own + inheritedMethods(compilation, in.base, depth + 1);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Interface> build(const Compilation& compilation) {
@@ -279,7 +292,8 @@ std::vector<Interface> build(const Compilation& compilation) {
                                        : PointerKind::kUnique;
     }
     Lowering lower(symbols, ir.pointerDefault);
-    std::uint32_t opnum = 0;
+    // A COM interface's methods follow its base's in the vtable, and opnums count from there.
+    std::uint32_t opnum = inheritedMethods(compilation, in.base, 0);
     for (const ast::Item& inner : in.items) {
       if (inner.kind == ast::Item::Kind::kTypedef) {
         lower.aggregates(inner.typedefDecl->type, ir.types);

@@ -123,6 +123,23 @@ TEST(Preprocessor, MacrosConditionalsAndIncludes) {
             "a [ ( ( 4 + 1 ) * 2 ) ] ; yes1 midl 801 from_inc 7 N cpp_quote ( \"#define X 1\" )");
 }
 
+TEST(Preprocessor, PastingAndStringizing) {
+  // Wine's wtypes.idl: DECLARE_WIREM_HANDLE(HWND) pastes wire names.
+  Pre p(
+      "#define DECLARE_WIREM_HANDLE(N) typedef [unique] struct _Remotable##N *wire##N\n"
+      "#define STR(x) #x\n"
+      "#define CAT3(a, b, c) a ## b ## c\n"
+      "DECLARE_WIREM_HANDLE(HWND);\n"
+      "STR(a  \"q\" + 1) CAT3(x, 1, y) CAT3(, only, )\n");
+  EXPECT_EQ(p.diagnostics.format(p.sources), "");
+  EXPECT_EQ(p.joined(),
+            "typedef [ unique ] struct _RemotableHWND * wireHWND ; \"a \\\"q\\\" + 1\" x1y only");
+  Pre bad("#define BAD(a) a ## +\nBAD(-)\n#define END(a) a ##\nEND(x)\n");
+  std::string text = bad.diagnostics.format(bad.sources);
+  EXPECT_THAT(text, HasSubstr("pasting '-' and '+' in macro 'BAD' does not give one token"));
+  EXPECT_THAT(text, HasSubstr("macro 'END' ends with '##'"));
+}
+
 TEST(Preprocessor, CommandLineDefinesAndUndefines) {
   PreprocessorOptions options;
   options.defines = {{"MIDL_PASS", ""}, {"SIZE", "16"}};

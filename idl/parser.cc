@@ -255,6 +255,15 @@ class Parser {
       items.push_back(Item{.kind = Item::Kind::kTypedef, .span = td.span, .typedefDecl = &td});
       return;
     }
+    if (acceptWord("extern")) {  // a constant defined elsewhere: declared in the header
+      ast::Const& c = m_.consts.emplace_back();
+      c.type = typeSpec();
+      c.declarator = declarator(false);
+      expect(";", "after the extern declaration");
+      c.span = spanFrom(start);
+      items.push_back(Item{.kind = Item::Kind::kExtern, .span = c.span, .constDecl = &c});
+      return;
+    }
     if (acceptWord("const")) {
       ast::Const& c = m_.consts.emplace_back();
       c.type = typeSpec();
@@ -690,6 +699,14 @@ class Parser {
             t.text == "enum" || t.text == "const");
   }
 
+  // (NAME *...) : only a cast can look like that (a product needs its right operand).
+  bool namedPointerCast() const {
+    if (tok(1).kind != TokenKind::kIdentifier || !tok(2).is("*")) return false;
+    std::size_t i = 3;
+    while (tok(i).is("*")) ++i;
+    return tok(i).is(")");
+  }
+
   const Expr* unary() {
     DepthGuard guard(*this);
     const std::size_t start = pos_;
@@ -727,7 +744,7 @@ class Parser {
       e.span = spanFrom(start);
       return &e;
     }
-    if (t.is("(") && startsType(1)) {
+    if (t.is("(") && (startsType(1) || namedPointerCast())) {
       ++pos_;
       Expr& e = m_.exprs.emplace_back();
       e.kind = Expr::Kind::kCast;

@@ -195,34 +195,103 @@ class Preprocessor {
         return;
       }
       std::vector<Token> body;
-      for (const Token& b : m.body) {
-        std::size_t param = m.params.size();
-        if (b.kind == TokenKind::kIdentifier) {
-          for (std::size_t p = 0; p < m.params.size(); ++p) {
-            if (m.params[p] == b.text) param = p;
-          }
-        }
-        if (b.is("#") || b.is("##")) {
-          diagnostics_.error(t.span, "macro '{}' uses '{}', which is not supported", t.text,
-                             b.text);
-          return;
-        }
-        if (param < m.params.size()) {
-          std::vector<Token> expandedArg;
-          expand(args[param], active, depth + 1, expandedArg);
-          body.insert(body.end(), expandedArg.begin(), expandedArg.end());
-        } else {
-          Token copy = b;
-          copy.span = t.span;
-          copy.lineStart = false;
-          body.push_back(copy);
-        }
-      }
+      if (!substitute(m, t, args, active, depth, body)) return;
       if (!body.empty()) body.front().spaceBefore = t.spaceBefore;
       active.insert(t.text);
       expand(body, active, depth + 1, out);
       active.erase(t.text);
     }
+  }
+
+  // The replacement list of `m` used at `use` with `args`: parameters replaced by their expanded
+  // arguments, #param by the argument's spelling as a string, a ## b by one pasted token (the
+  // operands of # and ## are not expanded, as in C). False after an error.
+  bool substitute(const Macro& m, const Token& use, const std::vector<std::vector<Token>>& args,
+                  std::set<std::string_view>& active, std::size_t depth, std::vector<Token>& body) {
+    auto paramOf = [&](const Token& b) {
+      if (b.kind == TokenKind::kIdentifier) {
+        for (std::size_t p = 0; p < m.params.size(); ++p) {
+          if (m.params[p] == b.text) return p;
+        }
+      }
+      return m.params.size();
+    };
+    auto atUse = [&](Token copy) {
+      copy.span = use.span;
+      copy.lineStart = false;
+      return copy;
+    };
+    // An operand of ##: the argument's own tokens, or the token itself.
+    auto operand = [&](const Token& b) {
+      std::size_t p = paramOf(b);
+      if (p < m.params.size()) return args[p];
+      return std::vector<Token>{atUse(b)};
+    };
+    const std::vector<Token>& list = m.body;
+    for (std::size_t j = 0; j < list.size(); ++j) {
+      const Token& b = list[j];
+      if (b.is("#") && m.functionLike && j + 1 < list.size() &&
+          paramOf(list[j + 1]) < m.params.size()) {
+        std::string text = "\"";
+        for (const Token& a : args[paramOf(list[j + 1])]) {
+          if (text.size() > 1 && a.spaceBefore) text += ' ';
+          for (char c : a.text) {
+            if ((c == '"' || c == '\\') && a.kind != TokenKind::kIdentifier) text += '\\';
+            text += c;
+          }
+        }
+        text += '"';
+        body.push_back(atUse(made(text, use)));
+        ++j;
+        continue;
+      }
+      if (j + 1 < list.size() && list[j + 1].is("##")) {
+        std::vector<Token> pasted = operand(b);
+        while (j + 1 < list.size() && list[j + 1].is("##")) {
+          if (j + 2 >= list.size()) {
+            diagnostics_.error(use.span, "macro '{}' ends with '##'", use.text);
+            return false;
+          }
+          std::vector<Token> right = operand(list[j + 2]);
+          if (!pasted.empty() && !right.empty()) {
+            std::string text = std::string(pasted.back().text) + std::string(right.front().text);
+            Token joined = made(text, use);
+            if (joined.kind == TokenKind::kEnd) {
+              diagnostics_.error(use.span,
+                                 "pasting '{}' and '{}' in macro '{}' does not give one "
+                                 "token",
+                                 pasted.back().text, right.front().text, use.text);
+              return false;
+            }
+            pasted.back() = atUse(joined);
+            pasted.insert(pasted.end(), right.begin() + 1, right.end());
+          } else {
+            pasted.insert(pasted.end(), right.begin(), right.end());
+          }
+          j += 2;
+        }
+        body.insert(body.end(), pasted.begin(), pasted.end());
+        continue;
+      }
+      if (std::size_t p = paramOf(b); p < m.params.size()) {
+        std::vector<Token> expandedArg;
+        expand(args[p], active, depth + 1, expandedArg);
+        body.insert(body.end(), expandedArg.begin(), expandedArg.end());
+      } else {
+        body.push_back(atUse(b));
+      }
+    }
+    return true;
+  }
+
+  // One token made of `text` (a paste or a stringized argument), kept in the SourceSet so its
+  // view stays valid; kind kEnd when `text` is not exactly one token.
+  Token made(const std::string& text, const Token& use) {
+    std::uint32_t file = sources_.add("<macro " + std::string(use.text) + ">", text);
+    DiagnosticSink ignored;
+    std::vector<Token> tokens = lex(sources_, file, ignored);
+    if (tokens.size() != 2 || ignored.errorCount() > 0) return Token{};
+    return tokens[0];
   }
 
   void directive(std::span<const Token> line, std::size_t depth) {

@@ -3,6 +3,7 @@
 // bound, so a typedef cycle is an error, not a hang.
 #include "idl/sema.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -114,6 +115,31 @@ constexpr KnownAttribute kAttributes[] = {
     {"id", kAnywhere},
     {"custom", kAnywhere},
     {"description", kAnywhere},
+    // COM (object interfaces): parsed and checked for place; NDR for them is out of scope.
+    {"propget", kOnOperation},
+    {"propput", kOnOperation},
+    {"propputref", kOnOperation},
+    {"vararg", kOnOperation},
+    {"source", kAnywhere},
+    {"bindable", kOnOperation},
+    {"defaultbind", kOnOperation},
+    {"displaybind", kOnOperation},
+    {"requestedit", kOnOperation},
+    {"immediatebind", kOnOperation},
+    {"nonbrowsable", kAnywhere},
+    {"readonly", kAnywhere},
+    {"aggregatable", kOnInterface},
+    {"noncreatable", kOnInterface},
+    {"appobject", kOnInterface},
+    {"licensed", kOnInterface},
+    {"control", kOnInterface},
+    {"replaceable", kAnywhere},
+    {"uidefault", kAnywhere},
+    {"usesgetlasterror", kOnOperation},
+    {"defaultcollelem", kOnOperation},
+    {"defaultvtable", kOnInterface},
+    {"threading", kOnInterface},
+    {"progid", kOnInterface},
 };
 
 const KnownAttribute* known(std::string_view name) {
@@ -219,6 +245,7 @@ class Checker {
           checkTypeBody(item.typeDecl);
           break;
         case ast::Item::Kind::kConst:
+        case ast::Item::Kind::kExtern:
           checkExpr(item.constDecl->value, nullptr, nullptr);
           checkType(item.constDecl->type);
           break;
@@ -261,9 +288,16 @@ class Checker {
   void checkInterface(const ast::Interface& in) {
     checkAttributes(in.attributes, kOnInterface);
     if (in.forward) return;
+    if (!in.base.empty() && !symbols_.isInterface(in.base)) {
+      d_.error(in.span, "interface {} derives from {}, which is not declared", in.name, in.base);
+    }
     bool local = findAttribute(in.attributes, "local") || findAttribute(in.attributes, "object");
     const Attribute* uuid = findAttribute(in.attributes, "uuid");
-    if (!uuid && !local) {
+    // An interface that only declares types (MIDL's idiom for shared type files) needs no uuid.
+    const bool hasOperations =
+        std::any_of(in.items.begin(), in.items.end(),
+                    [](const ast::Item& i) { return i.kind == ast::Item::Kind::kOperation; });
+    if (!uuid && !local && hasOperations) {
       d_.error(in.span, "interface {} has no [uuid] (required unless it is [local] or [object])",
                in.name);
     } else if (uuid && !validUuid(uuid->raw)) {
@@ -286,6 +320,12 @@ class Checker {
     for (const ast::Item& item : in.items) {
       if (item.kind != ast::Item::Kind::kOperation) continue;
       const ast::Declarator& d = item.operation->declarator;
+      // COM properties: [propget] and [propput] accessors share their property's name.
+      const Attributes& attrs = item.operation->attributes;
+      if (findAttribute(attrs, "propget") || findAttribute(attrs, "propput") ||
+          findAttribute(attrs, "propputref")) {
+        continue;
+      }
       auto [it, inserted] = operations.emplace(d.name, d.span);
       if (!inserted) {
         d_.error(d.span, "operation '{}' declared twice in interface {}", d.name, in.name);
@@ -320,7 +360,7 @@ class Checker {
 
   void checkType(const TypeSpec* t) {
     if (t->kind == TypeSpec::Kind::kNamed && !symbols_.typedefNamed(t->name) &&
-        dceType(t->name).kind == Resolved::Kind::kUnknown) {
+        !symbols_.isInterface(t->name) && dceType(t->name).kind == Resolved::Kind::kUnknown) {
       d_.error(t->span, "unknown type '{}'", t->name);
     }
     if (t->kind == TypeSpec::Kind::kBase && baseType(t->name).kind == Resolved::Kind::kUnknown) {

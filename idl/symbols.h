@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -26,7 +27,8 @@ struct Resolved {
     kHandle,
     kStruct,
     kUnion,
-    kEnum
+    kEnum,
+    kInterface  // an interface name used as a type (COM's IUnknown*)
   };
   Kind kind = Kind::kUnknown;
   unsigned size = 0;  // bytes, for integers, characters, enums, floats
@@ -75,12 +77,15 @@ class Symbols {
   const ast::StructDef* structTagged(std::string_view tag) const {
     return tagged(structTags_, tag);
   }
+  // An interface (declared or only forward-declared) of this name.
+  bool isInterface(std::string_view name) const { return interfaces_.count(name) > 0; }
 
  private:
   void collectItems(const std::vector<ast::Item>& items) {
     for (const ast::Item& item : items) {
       switch (item.kind) {
         case ast::Item::Kind::kInterface:
+          interfaces_.insert(item.interface->name);
           collectItems(item.interface->items);
           break;
         case ast::Item::Kind::kTypedef:
@@ -176,7 +181,13 @@ class Symbols {
         return r;
       case ast::TypeSpec::Kind::kNamed: {
         auto it = typedefs_.find(t->name);
-        if (it == typedefs_.end()) return dceType(t->name);
+        if (it == typedefs_.end()) {
+          if (interfaces_.count(t->name)) {
+            r.kind = Resolved::Kind::kInterface;
+            return r;
+          }
+          return dceType(t->name);
+        }
         if (depth > 64) return r;
         return resolveNameImpl(it->second, depth + 1);
       }
@@ -211,6 +222,7 @@ class Symbols {
   std::map<std::string_view, const ast::UnionDef*> unionTags_;
   std::map<std::string_view, const ast::EnumDef*> enumTags_;
   std::map<std::string_view, std::pair<Span, Resolved>> values_;
+  std::set<std::string_view> interfaces_;
 };
 
 inline Resolved Symbols::resolve(const ast::TypeSpec* t, int depth) const {

@@ -88,7 +88,9 @@ int runIdl(const IdlOptions& options) {
       bool isMain = &m == compilation.mainModule();
       if (!isMain && !options.importHeaders) continue;
       const std::string& path = compilation.sources().file(m.file).path;
-      if (!writeFile(options.outDir, idl::headerName(path), idl::emitHeader(m, path))) return 1;
+      if (!writeFile(options.outDir, idl::headerName(path),
+                     idl::emitHeader(m, path, &compilation.modules())))
+        return 1;
     }
   }
   return 0;
