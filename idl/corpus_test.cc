@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -147,9 +148,24 @@ TEST_P(WineIdl, LoadsAndChecks) {
       ++unsupported;
     }
     EXPECT_EQ(errors, unsupported) << text;
-  } else {
-    EXPECT_EQ(compilation.diagnostics().errorCount(), 0u) << text;
+    return;
   }
+  EXPECT_EQ(compilation.diagnostics().errorCount(), 0u) << text;
+  // Its header compiles as C and C++ against Wine's own SDK headers, which stand in for the
+  // imports as they do for widl's output.
+  if (!warden::testing::haveTool("clang") || !warden::testing::haveTool("g++")) {
+    GTEST_SKIP() << "g++ or clang not installed";
+  }
+  std::string dir = warden::testing::makeTempDir("warden-idl-wine");
+  const std::string& path = compilation.sources().file(compilation.mainModule()->file).path;
+  std::ofstream(dir + "/" + headerName(path), std::ios::binary)
+      << emitHeader(*compilation.mainModule(), path, &compilation.modules());
+  EXPECT_EQ(testing::compileErrors(
+                dir, headerName(path),
+                {(kWine / "windows").string(), (kWine / "msvcrt").string(), kWine.string()},
+                /*warningsAllowed=*/true),
+            "");
+  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Wine, WineIdl, ::testing::ValuesIn(wineFiles()), [](const auto& info) {

@@ -61,8 +61,10 @@ class HeaderWriter {
     w_.line("#ifndef {}", guard);
     w_.line("#define {}", guard);
     w_.line("");
-    w_.line("#include \"warden/rpc.h\"");
+    // Imports first: their headers may be an SDK's (Wine's wtypes.h), whose rpcndr.h defines
+    // MIDL's base types before warden/rpc.h would.
     for (const ast::Item& item : module.items) includes(item);
+    w_.line("#include \"warden/rpc.h\"");
     w_.line("");
     w_.line("#ifdef __cplusplus");
     w_.line("extern \"C\" {{");

@@ -16,14 +16,17 @@ void writeHeaders(const Compilation& compilation, const std::string& dir) {
   }
 }
 
-std::string compileErrors(const std::string& dir, const std::string& header) {
+std::string compileErrors(const std::string& dir, const std::string& header,
+                          const std::vector<std::string>& extraIncludes, bool warningsAllowed) {
   using warden::testing::shellQuote;
-  const std::string include = std::string(WARDEN_SOURCE_DIR) + "/include";
+  std::string includes =
+      "-I " + shellQuote(std::string(WARDEN_SOURCE_DIR) + "/include") + " -I " + shellQuote(dir);
+  for (const std::string& extra : extraIncludes) includes += " -I " + shellQuote(extra);
   std::string problems;
   for (const char* compiler : {"g++ -x c++ -std=c++17", "clang -x c -std=c11"}) {
     std::string command =
-        fmt::format("{} -fsyntax-only -Wall -I {} -I {} {}", compiler, shellQuote(include),
-                    shellQuote(dir), shellQuote(dir + "/" + header));
+        fmt::format("{} -fsyntax-only {} {} {}", compiler, warningsAllowed ? "-w" : "-Wall",
+                    includes, shellQuote(dir + "/" + header));
     auto result = warden::testing::run(command, warden::testing::Stderr::kMerge);
     if (!result.ok()) return std::string(result.status().message());
     if (result->exitCode != 0 || !result->out.empty()) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "idl/compiler.h"
 
@@ -12,7 +13,10 @@ namespace warden::idl::testing {
 void writeHeaders(const Compilation& compilation, const std::string& dir);
 
 // "" when `header` (in `dir`) compiles with g++ -x c++ and clang -x c (-fsyntax-only, with
-// Warden's include/ and `dir` on the path); else the compilers' complaints.
-std::string compileErrors(const std::string& dir, const std::string& header);
+// Warden's include/, `dir` and `extraIncludes` on the path); else the compilers' complaints. A
+// warning counts too unless `warningsAllowed` (another SDK's headers warn about themselves).
+std::string compileErrors(const std::string& dir, const std::string& header,
+                          const std::vector<std::string>& extraIncludes = {},
+                          bool warningsAllowed = false);
 
 }  // namespace warden::idl::testing

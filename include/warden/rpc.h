@@ -15,11 +15,18 @@
 extern "C" {
 #endif
 
+// MIDL's base types, unless a Windows SDK's or Wine's rpcndr.h came first (a generated header
+// includes its imports first, so Wine's own headers can stand in for imported IDLs); spelled as
+// those SDKs spell them otherwise.
+#if !defined(__RPCNDR_H_VERSION__)
 typedef unsigned char boolean;
 typedef unsigned char byte;
-typedef int8_t small;
+#ifndef small
+typedef signed char small;
+#endif
 typedef int64_t hyper;
-typedef uint32_t error_status_t;
+#endif
+typedef unsigned int error_status_t;
 
 // DCE nbase.idl.
 typedef uint8_t unsigned8;
@@ -32,9 +39,10 @@ typedef int32_t signed32;
 typedef int64_t signed64;
 typedef uint32_t boolean32;
 
-// A binding handle and an interface specification: opaque to generated code.
-typedef struct WardenBinding* handle_t;
-typedef struct WardenInterfaceSpec* RPC_IF_HANDLE;
+// A binding handle and an interface specification: opaque to generated code (void*, as in the
+// SDKs).
+typedef void* handle_t;
+typedef void* RPC_IF_HANDLE;
 
 // Memory the stubs allocate for the application and the application frees (MIDL's contract).
 // The application defines them, or links Warden's defaults (malloc/free).
