@@ -12,6 +12,7 @@
 #include "idl/idl_testing.h"
 #include "idl/levels.h"
 #include "idl/sema.h"
+#include "idl/stub_emitter.h"
 #include "testsupport/oracle.h"
 
 namespace warden::idl {
@@ -58,7 +59,8 @@ TEST_P(ErrorGolden, DiagnosticsMatchExpected) {
 INSTANTIATE_TEST_SUITE_P(Errors, ErrorGolden, ::testing::ValuesIn(filesIn("errors")));
 
 // generate/X.idl checks clean; its header is exactly generate/X.h.expected and compiles as C and
-// C++; its levels IR is exactly generate/X.ir.expected.
+// C++; its levels IR is exactly generate/X.ir.expected; its stubs' skeleton is exactly
+// X_c.cc.expected and X_s.cc.expected and compiles with g++.
 class HeaderGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HeaderGolden, HeaderMatchesExpectedAndCompiles) {
@@ -77,12 +79,25 @@ TEST_P(HeaderGolden, HeaderMatchesExpectedAndCompiles) {
     std::ofstream(expectedLevels, std::ios::binary) << levels;
   }
   EXPECT_EQ(levels, readText(expectedLevels));
+  const std::string client = emitClientStub(*compilation.mainModule(), idl.string());
+  const std::string server = emitServerStub(*compilation.mainModule(), idl.string());
+  for (const auto& [text, suffix] : {std::pair{&client, "_c.cc"}, std::pair{&server, "_s.cc"}}) {
+    fs::path expectedStub = kTestdata / "generate" / (GetParam() + suffix + ".expected");
+    if (std::getenv("WARDEN_UPDATE_GOLDENS")) {
+      std::ofstream(expectedStub, std::ios::binary) << *text;
+    }
+    EXPECT_EQ(*text, readText(expectedStub)) << suffix;
+  }
   if (!warden::testing::haveTool("clang") || !warden::testing::haveTool("g++")) {
     GTEST_SKIP() << "g++ or clang not installed";
   }
   std::string dir = warden::testing::makeTempDir("warden-idl-golden");
   testing::writeHeaders(compilation, dir);
   EXPECT_EQ(testing::compileErrors(dir, headerName(idl.string())), "");
+  std::ofstream(dir + "/" + clientStubName(idl.string()), std::ios::binary) << client;
+  std::ofstream(dir + "/" + serverStubName(idl.string()), std::ios::binary) << server;
+  EXPECT_EQ(testing::compileCxx(dir, clientStubName(idl.string())), "");
+  EXPECT_EQ(testing::compileCxx(dir, serverStubName(idl.string())), "");
   fs::remove_all(dir);
 }
 

@@ -295,9 +295,7 @@ class HeaderWriter {
         if (a.name == "propput") name = "put_" + name;
         if (a.name == "propputref") name = "putref_" + name;
       }
-      w_.raw(typeText(op->returnType) + " (" +
-             std::string(static_cast<std::size_t>(op->declarator.pointers), '*') + "*" + name +
-             ")(" + parameters(*op, std::string(in.name) + " *This") + ");");
+      w_.raw(functionPointer(*op, name, std::string(in.name) + " *This") + ";");
     }
     w_.dedent();
     w_.line("}} {}Vtbl;", in.name);
@@ -307,6 +305,16 @@ class HeaderWriter {
     w_.line("}};");
   }
 
+ public:
+  // "error_status_t (*Sum)(\n    handle_t h, ...)": a pointer to the operation's C function.
+  std::string functionPointer(const ast::Operation& op, std::string_view name,
+                              const std::string& self) {
+    return typeText(op.returnType) + " (" +
+           std::string(static_cast<std::size_t>(op.declarator.pointers), '*') + "*" +
+           std::string(name) + ")(" + parameters(op, self) + ")";
+  }
+
+ private:
   void collectMethods(const ast::Interface& in, std::vector<const ast::Operation*>& out,
                       int depth) {
     if (depth > 64) return;
@@ -443,6 +451,10 @@ class HeaderWriter {
 std::string headerName(std::string_view idlPath) {
   std::filesystem::path p(idlPath);
   return p.stem().string() + ".h";
+}
+
+std::string functionPointer(const ast::Operation& op, std::string_view name) {
+  return HeaderWriter().functionPointer(op, name, "");
 }
 
 std::string emitHeader(const ast::Module& module, std::string_view idlPath,

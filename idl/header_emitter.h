@@ -24,4 +24,8 @@ std::string headerName(std::string_view idlPath);
 std::string emitHeader(const ast::Module& module, std::string_view idlPath,
                        const std::deque<ast::Module>* all = nullptr);
 
+// A C declaration of a pointer called `name` to `op`'s function type, as the header spells its
+// types: "error_status_t (*Sum)(\n    /* [in] */ handle_t h, ...)".
+std::string functionPointer(const ast::Operation& op, std::string_view name);
+
 }  // namespace warden::idl

@@ -36,4 +36,15 @@ std::string compileErrors(const std::string& dir, const std::string& header,
   return problems;
 }
 
+std::string compileCxx(const std::string& dir, const std::string& source) {
+  using warden::testing::shellQuote;
+  std::string command =
+      fmt::format("g++ -x c++ -std=c++17 -fsyntax-only -Wall -Wextra -I {} -I {} {}",
+                  shellQuote(std::string(WARDEN_SOURCE_DIR) + "/include"), shellQuote(dir),
+                  shellQuote(dir + "/" + source));
+  auto result = warden::testing::run(command, warden::testing::Stderr::kMerge);
+  if (!result.ok()) return std::string(result.status().message());
+  return result->exitCode == 0 && result->out.empty() ? "" : command + ":\n" + result->out;
+}
+
 }  // namespace warden::idl::testing

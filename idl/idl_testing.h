@@ -19,4 +19,7 @@ std::string compileErrors(const std::string& dir, const std::string& header,
                           const std::vector<std::string>& extraIncludes = {},
                           bool warningsAllowed = false);
 
+// "" when the C++ file `source` (in `dir`) compiles with g++ -std=c++17 -Wall (-fsyntax-only).
+std::string compileCxx(const std::string& dir, const std::string& source);
+
 }  // namespace warden::idl::testing

@@ -1,6 +1,6 @@
 // `warden idl`: loads an IDL file with its imports, checks it with MIDL's rules, printing every
-// diagnostic (file:line:col, the line, a caret), and writes its C header (--header). Client and
-// server stubs join this command with the rest of the IDL issue.
+// diagnostic (file:line:col, the line, a caret), and writes its C header (--header) and the
+// stubs' skeleton (--client, --server).
 #include <fmt/format.h>
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include "idl/header_emitter.h"
 #include "idl/levels.h"
 #include "idl/sema.h"
+#include "idl/stub_emitter.h"
 #include "tools/warden/commands.h"
 
 namespace warden::cli {
@@ -30,6 +31,8 @@ struct IdlOptions {
   bool header = false;
   bool importHeaders = false;
   bool dumpIr = false;
+  bool client = false;
+  bool server = false;
 };
 
 // Writes `text` to dir/name; false (with a message) when it cannot.
@@ -83,6 +86,18 @@ int runIdl(const IdlOptions& options) {
   if (diagnostics.errorCount() > 0) return 1;
   if (options.warningsAsErrors && warnings > 0) return 1;
   if (options.dumpIr) std::fputs(idl::ir::dump(idl::ir::build(compilation)).c_str(), stdout);
+  if (options.client || options.server) {
+    const idl::ast::Module& main = *compilation.mainModule();
+    const std::string& path = compilation.sources().file(main.file).path;
+    if (options.client &&
+        !writeFile(options.outDir, idl::clientStubName(path), idl::emitClientStub(main, path))) {
+      return 1;
+    }
+    if (options.server &&
+        !writeFile(options.outDir, idl::serverStubName(path), idl::emitServerStub(main, path))) {
+      return 1;
+    }
+  }
   if (options.header || options.importHeaders) {
     for (const idl::ast::Module& m : compilation.modules()) {
       bool isMain = &m == compilation.mainModule();
@@ -112,6 +127,11 @@ void addIdl(CLI::App& app, int& exitCode) {
   sub->add_flag("--warnings-as-errors", options->warningsAsErrors, "fail on warnings too");
   sub->add_option("-o,--out", options->outDir, "the directory to write into (default: .)");
   sub->add_flag("--header", options->header, "write FILE.h, the C header (MIDL's /h)");
+  sub->add_flag("--client", options->client,
+                "write FILE_c.cc: the client interface specifications (MIDL's /cstub)");
+  sub->add_flag("--server", options->server,
+                "write FILE_s.cc: the server specifications and manager entry point vectors "
+                "(MIDL's /sstub)");
   sub->add_flag("--dump-ir", options->dumpIr,
                 "print the NDR levels of every parameter and member (pointer, array, switch, "
                 "data)");
