@@ -21,15 +21,25 @@ namespace fs = std::filesystem;
 
 const fs::path kCorpus = fs::path(WARDEN_SHARED_DIR) / "idl";
 
-std::vector<std::string> corpusFiles() {
+// The .idl files of `dir` by name, or "(none)" (a test that skips with a message).
+std::vector<std::string> idlFilesIn(const fs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
-  for (fs::directory_iterator it(kCorpus, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->path().extension() == ".idl") out.push_back(it->path().filename().string());
   }
   std::sort(out.begin(), out.end());
   if (out.empty()) out.push_back("(none)");
   return out;
+}
+
+// "ms-dtyp.idl" -> "ms_dtyp_idl": a test name.
+std::string testName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
 }
 
 // The corpus's own problems, which MIDL reports too: each is expected, exactly.
@@ -95,14 +105,7 @@ TEST_P(SharedIdl, LoadsWithoutDiagnostics) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpus, SharedIdl, ::testing::ValuesIn(corpusFiles()),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Corpus, SharedIdl, ::testing::ValuesIn(idlFilesIn(kCorpus)), testName);
 
 }  // namespace
 }  // namespace warden::idl
@@ -113,17 +116,6 @@ namespace {
 // The RPC interface IDLs Debian's libwine-dev installs (only when it is installed: an 800 MB
 // dependency CI does not take). They import Wine's own wtypes/objidl/oaidl, COM-heavy files.
 const fs::path kWine = "/usr/include/wine/wine";
-
-std::vector<std::string> wineFiles() {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(kWine, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".idl") out.push_back(it->path().filename().string());
-  }
-  std::sort(out.begin(), out.end());
-  if (out.empty()) out.push_back("(none)");
-  return out;
-}
 
 // Constructs Warden does not support, each expected exactly where it stands.
 const std::map<std::string, std::string> kWineUnsupported = {
@@ -168,13 +160,7 @@ TEST_P(WineIdl, LoadsAndChecks) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Wine, WineIdl, ::testing::ValuesIn(wineFiles()), [](const auto& info) {
-  std::string name = info.param;
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Wine, WineIdl, ::testing::ValuesIn(idlFilesIn(kWine)), testName);
 
 }  // namespace
 }  // namespace warden::idl
