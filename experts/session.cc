@@ -41,8 +41,9 @@ extern const WardenHostApi kHostApi;
 // behind leave resident memory (Capture::release) unless another run is reading there: however
 // large the file, and however far apart fast and slow runs are, each keeps only a few MiB around
 // its position mapped, and peak RSS stays flat. A byte read again later (by a slower run, or in a
-// second pass) is mapped again from the page cache; that costs about 5% of a run's time. (Pacing
-// fast runs to keep them near the slowest, so each page is mapped once, measured no faster.)
+// second pass) is mapped again from the page cache: for the six built-ins on 237 MB that is 0.49 s
+// instead of 0.41 s, for 114 MB of peak RSS instead of 337 MB. (Pacing fast runs to keep them near
+// the slowest, so each page is mapped once, measured no faster.)
 class ReadTracker {
  public:
   // How far a run moves between reports.
