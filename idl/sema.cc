@@ -443,6 +443,20 @@ class Checker {
   void checkTypedef(const ast::Typedef& td) {
     checkAttributes(td.attributes, kOnType);
     checkType(td.type);
+    // typedef A B; typedef B A;  names nothing: each typedef of the cycle reports it.
+    for (const ast::Declarator& d : td.declarators) {
+      std::vector<std::string_view> chain = {d.name};
+      for (const TypeSpec* t = td.type; t->kind == TypeSpec::Kind::kNamed && chain.size() < 64;) {
+        if (t->name == d.name) {
+          d_.error(d.span, "typedef cycle: {} -> {}", fmt::join(chain, " -> "), d.name);
+          break;
+        }
+        chain.push_back(t->name);
+        const Symbols::TypeName* next = symbols_.typedefNamed(t->name);
+        if (next == nullptr) break;
+        t = next->typedefDecl->type;
+      }
+    }
     for (const ast::Declarator& d : td.declarators) {
       if (d.functionPointer) {
         d_.error(d.span,
@@ -668,8 +682,13 @@ class Checker {
     checkAttributes(op.attributes, kOnOperation);
     checkType(op.returnType);
     Resolved ret = symbols_.resolve(op.returnType);
+    // A returned pointer takes pointer_default when nothing says otherwise (MIDL's rule), so
+    // pointer_default(ref) makes it [ref] too.
+    const bool explicitKind = findAttribute(op.attributes, "unique") ||
+                              findAttribute(op.attributes, "ptr") || ret.pointers > 0;
     if (op.declarator.pointers + ret.pointers > 0 &&
-        (findAttribute(op.attributes, "ref") || ret.isRefPointer)) {
+        (findAttribute(op.attributes, "ref") || ret.isRefPointer ||
+         (interface_.refDefault && !explicitKind))) {
       d_.error(op.declarator.span,
                "'{}' returns a [ref] pointer: a return value can only be a "
                "[unique] or [ptr] pointer",
