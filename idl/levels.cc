@@ -62,12 +62,12 @@ class Lowering {
       if (!e.in && !e.out) e.in = true;  // MIDL's default direction
     }
     std::size_t sized = 0;  // pointer-or-array levels that size_is/length_is arguments map onto
-    auto sizedArray = [&](std::vector<Level>& out, bool force) {
+    auto sizedArray = [&](std::vector<Level>& out) {
       const Expr* size = nth(attrs, "size_is", sized);
       if (size == nullptr) size = nth(attrs, "max_is", sized);
       const Expr* length = nth(attrs, "length_is", sized);
       const Expr* first = nth(attrs, "first_is", sized);
-      if (size || length || first || force) {
+      if (size || length || first) {
         Level a;
         a.kind = Level::Kind::kArray;
         a.conformant = size != nullptr;
@@ -109,7 +109,7 @@ class Lowering {
       std::optional<PointerKind> given = own ? explicitKind(attrs) : std::nullopt;
       p.pointer = given ? *given : (p.topLevel ? PointerKind::kRef : default_);
       e.levels.push_back(p);
-      sizedArray(e.levels, false);
+      sizedArray(e.levels);
     }
     // Pointers and arrays a typedef brings.
     const ast::TypeSpec* bottom = type;
@@ -131,7 +131,7 @@ class Lowering {
           break;
         }
         e.levels.push_back(p);
-        sizedArray(e.levels, false);
+        sizedArray(e.levels);
       }
       if (findAttribute(td->typedefDecl->attributes, "context_handle")) {
         dataName = std::string(bottom->name);
