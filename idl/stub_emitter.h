@@ -17,7 +17,10 @@ namespace warden::idl {
 std::string clientStubName(std::string_view idlPath);
 std::string serverStubName(std::string_view idlPath);
 
-std::string emitClientStub(const ast::Module& module, std::string_view idlPath);
-std::string emitServerStub(const ast::Module& module, std::string_view idlPath);
+// `acf`, when given, is the ACF whose `include "x.h";` statements the stubs #include.
+std::string emitClientStub(const ast::Module& module, std::string_view idlPath,
+                           const ast::Module* acf = nullptr);
+std::string emitServerStub(const ast::Module& module, std::string_view idlPath,
+                           const ast::Module* acf = nullptr);
 
 }  // namespace warden::idl

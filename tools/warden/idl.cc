@@ -89,12 +89,12 @@ int runIdl(const IdlOptions& options) {
   if (options.client || options.server) {
     const idl::ast::Module& main = *compilation.mainModule();
     const std::string& path = compilation.sources().file(main.file).path;
-    if (options.client &&
-        !writeFile(options.outDir, idl::clientStubName(path), idl::emitClientStub(main, path))) {
+    if (options.client && !writeFile(options.outDir, idl::clientStubName(path),
+                                     idl::emitClientStub(main, path, compilation.acfModule()))) {
       return 1;
     }
-    if (options.server &&
-        !writeFile(options.outDir, idl::serverStubName(path), idl::emitServerStub(main, path))) {
+    if (options.server && !writeFile(options.outDir, idl::serverStubName(path),
+                                     idl::emitServerStub(main, path, compilation.acfModule()))) {
       return 1;
     }
   }
