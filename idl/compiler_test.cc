@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "idl/sema.h"
+#include "idl/stub_emitter.h"
 #include "testsupport/oracle.h"
 
 namespace warden::idl {
@@ -90,7 +91,8 @@ TEST_F(CompilerTest, AcfBesideTheIdlIsMergedAndMarked) {
                         "  typedef struct _N { long v; } N;\n"
                         "  void f([in] unsigned long cb, [out, size_is(cb)] char* buf);\n}\n");
   write("T.ACF",
-        "[explicit_handle] interface t { typedef [allocate(all_nodes)] N;\n"
+        "[explicit_handle] interface t { include \"local.h\", \"more.h\";\n"
+        "  typedef [allocate(all_nodes)] N;\n"
         "  [comm_status] f([byte_count(cb)] buf); }\n");
   Compilation c(CompileOptions{});
   ASSERT_TRUE(c.load(main));
@@ -103,6 +105,11 @@ TEST_F(CompilerTest, AcfBesideTheIdlIsMergedAndMarked) {
   EXPECT_EQ(c.mainModule()->interfaces.front().attributes.back().name, "explicit_handle");
   check(c);
   EXPECT_EQ(c.diagnostics().errorCount(), 0u) << c.diagnostics().format(c.sources());
+  // The ACF's include statements go into the stubs.
+  for (const std::string& stub : {emitClientStub(*c.mainModule(), main.string(), c.acfModule()),
+                                  emitServerStub(*c.mainModule(), main.string(), c.acfModule())}) {
+    EXPECT_THAT(stub, HasSubstr("#include \"local.h\"\n#include \"more.h\"\n"));
+  }
 }
 
 }  // namespace
