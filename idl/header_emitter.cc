@@ -9,6 +9,7 @@
 
 #include "idl/code_writer.h"
 #include "idl/print.h"
+#include "idl/symbols.h"
 
 namespace warden::idl {
 
@@ -217,17 +218,9 @@ class HeaderWriter {
     inObject_ = nullptr;
     if (object) vtable(in);
     bool local = false;
-    const bool hasOperations =
-        std::any_of(in.items.begin(), in.items.end(),
-                    [](const ast::Item& i) { return i.kind == ast::Item::Kind::kOperation; });
-    std::string version = "0_0";
-    for (const Attribute& a : in.attributes) {
-      local |= a.name == "local" || a.name == "object";
-      if (a.name == "version") {
-        std::string v = a.raw.find('.') == std::string::npos ? a.raw + ".0" : a.raw;
-        version = v.substr(0, v.find('.')) + "_" + v.substr(v.find('.') + 1);
-      }
-    }
+    for (const Attribute& a : in.attributes) local |= a.name == "local" || a.name == "object";
+    const bool hasOperations = !operationsOf(in).empty();
+    const std::string version = interfaceVersion(in, '_');
     if (!local && hasOperations) {
       w_.line("");
       w_.line("extern RPC_IF_HANDLE {}_v{}_c_ifspec;", in.name, version);
@@ -283,8 +276,8 @@ class HeaderWriter {
   // A COM interface in C, as MIDL writes it: a vtable of its base's methods and then its own
   // (property accessors named get_X / put_X / putref_X, `This` first) and the object holding it.
   void vtable(const ast::Interface& in) {
-    std::vector<const ast::Operation*> methods;
-    collectMethods(in, methods, 0);
+    static const std::deque<ast::Module> kNoModules;
+    std::vector<const ast::Operation*> methods = methodsOf(all_ ? *all_ : kNoModules, in);
     w_.line("");
     w_.line("typedef struct {}Vtbl {{", in.name);
     w_.indent();
@@ -315,21 +308,6 @@ class HeaderWriter {
   }
 
  private:
-  void collectMethods(const ast::Interface& in, std::vector<const ast::Operation*>& out,
-                      int depth) {
-    if (depth > 64) return;
-    if (!in.base.empty() && all_ != nullptr) {
-      for (const ast::Module& m : *all_) {
-        for (const ast::Interface& base : m.interfaces) {
-          if (base.name == in.base && !base.forward) collectMethods(base, out, depth + 1);
-        }
-      }
-    }
-    for (const ast::Item& item : in.items) {
-      if (item.kind == ast::Item::Kind::kOperation) out.push_back(item.operation);
-    }
-  }
-
   // A conformant array is [ 1 ] in a struct (MIDL's shape) and [] as a parameter.
   std::string declarator(const ast::Declarator& d, bool parameter = false) {
     std::string out;

@@ -252,19 +252,6 @@ std::string elementText(const Element& e, bool parameter) {
   return out;
 }
 
-std::uint32_t inheritedMethods(const Compilation& compilation, std::string_view base, int depth) {
-  if (base.empty() || depth > 64) return 0;
-  for (const ast::Module& m : compilation.modules()) {
-    for (const ast::Interface& in : m.interfaces) {
-      if (in.name != base || in.forward) continue;
-      std::uint32_t own = 0;
-      for (const ast::Item& item : in.items) own += item.kind == ast::Item::Kind::kOperation;
-      return own + inheritedMethods(compilation, in.base, depth + 1);
-    }
-  }
-  return 0;
-}
-
 }  // namespace
 
 std::vector<Interface> build(const Compilation& compilation) {
@@ -280,10 +267,7 @@ std::vector<Interface> build(const Compilation& compilation) {
     Interface ir;
     ir.name = in.name;
     if (const Attribute* u = findAttribute(in.attributes, "uuid")) ir.uuid = u->raw;
-    ir.version = "0.0";
-    if (const Attribute* v = findAttribute(in.attributes, "version")) {
-      ir.version = v->raw.find('.') == std::string::npos ? v->raw + ".0" : v->raw;
-    }
+    ir.version = interfaceVersion(in);
     if (const Attribute* pd = findAttribute(in.attributes, "pointer_default");
         pd && !pd->args.empty()) {
       std::string_view k = pd->args[0]->text;
@@ -293,7 +277,9 @@ std::vector<Interface> build(const Compilation& compilation) {
     }
     Lowering lower(symbols, ir.pointerDefault);
     // A COM interface's methods follow its base's in the vtable, and opnums count from there.
-    std::uint32_t opnum = inheritedMethods(compilation, in.base, 0);
+    const ast::Interface* base = findInterface(compilation.modules(), in.base);
+    auto opnum =
+        static_cast<std::uint32_t>(base ? methodsOf(compilation.modules(), *base).size() : 0);
     for (const ast::Item& inner : in.items) {
       if (inner.kind == ast::Item::Kind::kTypedef) {
         lower.aggregates(inner.typedefDecl->type, ir.types);

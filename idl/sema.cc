@@ -294,10 +294,7 @@ class Checker {
     bool local = findAttribute(in.attributes, "local") || findAttribute(in.attributes, "object");
     const Attribute* uuid = findAttribute(in.attributes, "uuid");
     // An interface that only declares types (MIDL's idiom for shared type files) needs no uuid.
-    const bool hasOperations =
-        std::any_of(in.items.begin(), in.items.end(),
-                    [](const ast::Item& i) { return i.kind == ast::Item::Kind::kOperation; });
-    if (!uuid && !local && hasOperations) {
+    if (!uuid && !local && !operationsOf(in).empty()) {
       d_.error(in.span, "interface {} has no [uuid] (required unless it is [local] or [object])",
                in.name);
     } else if (uuid && !validUuid(uuid->raw)) {

@@ -20,30 +20,12 @@ std::vector<const ast::Interface*> rpcInterfaces(const ast::Module& module) {
         findAttribute(in.attributes, "local")) {
       continue;
     }
-    bool hasOperations = false;
-    for (const ast::Item& item : in.items)
-      hasOperations |= item.kind == ast::Item::Kind::kOperation;
-    if (hasOperations) out.push_back(&in);
+    if (!operationsOf(in).empty()) out.push_back(&in);
   }
   return out;
 }
 
-std::vector<const ast::Operation*> operations(const ast::Interface& in) {
-  std::vector<const ast::Operation*> out;
-  for (const ast::Item& item : in.items) {
-    if (item.kind == ast::Item::Kind::kOperation) out.push_back(item.operation);
-  }
-  return out;
-}
-
-// "1_0" and the braces of a SyntaxId for the interface (sema checked the uuid and version).
-std::string versionName(const ast::Interface& in) {
-  const ast::Attribute* v = findAttribute(in.attributes, "version");
-  std::string text = v ? v->raw : "0.0";
-  if (text.find('.') == std::string::npos) text += ".0";
-  return text.substr(0, text.find('.')) + "_" + text.substr(text.find('.') + 1);
-}
-
+// The braces of a SyntaxId for the interface (sema checked the uuid and version).
 std::string syntaxId(const ast::Interface& in) {
   const ast::Attribute* u = findAttribute(in.attributes, "uuid");
   std::string hex;
@@ -54,7 +36,7 @@ std::string syntaxId(const ast::Interface& in) {
   for (std::size_t i = 0; i + 1 < hex.size() && i < 32; i += 2) {
     bytes += fmt::format("{}0x{}", bytes.empty() ? "" : ", ", hex.substr(i, 2));
   }
-  std::string v = versionName(in);
+  std::string v = interfaceVersion(in, '_');
   return fmt::format("{{{{{}}}, {}, {}}}", bytes, v.substr(0, v.find('_')),
                      v.substr(v.find('_') + 1));
 }
@@ -74,7 +56,7 @@ void opening(CodeWriter& w, std::string_view idlPath, std::string_view what,
 void operationNames(CodeWriter& w, const ast::Interface& in) {
   w.line("const char* const k_{}_operations[] = {{", in.name);
   w.indent();
-  for (const ast::Operation* op : operations(in)) w.line("\"{}\",", op->declarator.name);
+  for (const ast::Operation* op : operationsOf(in)) w.line("\"{}\",", op->declarator.name);
   w.dedent();
   w.line("}};");
 }
@@ -86,7 +68,7 @@ void spec(CodeWriter& w, const ast::Interface& in, std::string_view side, const 
   w.line("{},", syntaxId(in));
   w.line("warden::stub::kNdr20,");
   w.line("\"{}\",", in.name);
-  w.line("{},", operations(in).size());
+  w.line("{},", operationsOf(in).size());
   w.line("k_{}_operations,", in.name);
   w.line("{},", epv);
   w.dedent();
@@ -110,7 +92,7 @@ std::string emitClientStub(const ast::Module& module, std::string_view idlPath,
           "// marshalling) come with the NDR issue.",
           acf);
   for (const ast::Interface* in : rpcInterfaces(module)) {
-    const std::string v = versionName(*in);
+    const std::string v = interfaceVersion(*in, '_');
     w.line("");
     w.line("namespace {{");
     w.line("");
@@ -136,13 +118,13 @@ std::string emitServerStub(const ast::Module& module, std::string_view idlPath,
           "operations' server stubs (NDR\n// unmarshalling) come with the NDR issue.",
           acf);
   for (const ast::Interface* in : rpcInterfaces(module)) {
-    const std::string v = versionName(*in);
+    const std::string v = interfaceVersion(*in, '_');
     const std::string epv = fmt::format("{}_v{}_epv_t", in->name, v);
     w.line("");
     w.line("// The manager routines of interface {}, by opnum.", in->name);
     w.line("typedef struct {} {{", epv);
     w.indent();
-    for (const ast::Operation* op : operations(*in)) {
+    for (const ast::Operation* op : operationsOf(*in)) {
       w.raw(functionPointer(*op, op->declarator.name) + ";");
     }
     w.dedent();
@@ -154,7 +136,7 @@ std::string emitServerStub(const ast::Module& module, std::string_view idlPath,
     w.line("");
     w.line("const {} k_{}_default_epv = {{", epv, in->name);
     w.indent();
-    for (const ast::Operation* op : operations(*in)) w.line("{},", op->declarator.name);
+    for (const ast::Operation* op : operationsOf(*in)) w.line("{},", op->declarator.name);
     w.dedent();
     w.line("}};");
     w.line("");

@@ -10,6 +10,47 @@ const ast::Attribute* findAttribute(const ast::Attributes& attrs, std::string_vi
   return nullptr;
 }
 
+std::vector<const ast::Operation*> operationsOf(const ast::Interface& in) {
+  std::vector<const ast::Operation*> out;
+  for (const ast::Item& item : in.items) {
+    if (item.kind == ast::Item::Kind::kOperation) out.push_back(item.operation);
+  }
+  return out;
+}
+
+std::string interfaceVersion(const ast::Interface& in, char separator) {
+  const ast::Attribute* v = findAttribute(in.attributes, "version");
+  std::string text = v ? v->raw : "0.0";
+  std::size_t dot = text.find('.');
+  if (dot == std::string::npos) return text + separator + "0";
+  text[dot] = separator;
+  return text;
+}
+
+const ast::Interface* findInterface(const std::deque<ast::Module>& modules, std::string_view name) {
+  for (const ast::Module& m : modules) {
+    for (const ast::Interface& in : m.interfaces) {
+      if (in.name == name && !in.forward) return &in;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<const ast::Operation*> methodsOf(const std::deque<ast::Module>& modules,
+                                             const ast::Interface& in) {
+  std::vector<const ast::Interface*> chain = {&in};  // most derived first
+  while (chain.size() < 64 && !chain.back()->base.empty()) {
+    const ast::Interface* base = findInterface(modules, chain.back()->base);
+    if (base == nullptr) break;
+    chain.push_back(base);
+  }
+  std::vector<const ast::Operation*> out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    for (const ast::Operation* op : operationsOf(**it)) out.push_back(op);
+  }
+  return out;
+}
+
 Resolved baseType(std::string_view name) {
   using K = Resolved::Kind;
   static const std::map<std::string_view, std::pair<K, unsigned>> kBases = {

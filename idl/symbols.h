@@ -3,8 +3,10 @@
 // denotes once its typedef chain is followed (kind, NDR size, pointers gathered on the way).
 #pragma once
 
+#include <deque>
 #include <map>
 #include <set>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -50,6 +52,16 @@ Resolved baseType(std::string_view name);
 Resolved dceType(std::string_view name);
 // The attribute `name` in `attrs`, or null.
 const ast::Attribute* findAttribute(const ast::Attributes& attrs, std::string_view name);
+
+// The operations an interface declares, in order (its opnums, for an RPC interface).
+std::vector<const ast::Operation*> operationsOf(const ast::Interface& in);
+// "1.0" (or "1_0" with separator '_'): [version], with a missing minor as 0; "0.0" when absent.
+std::string interfaceVersion(const ast::Interface& in, char separator = '.');
+// The interface (not a forward declaration) called `name` in any of `modules`, or null.
+const ast::Interface* findInterface(const std::deque<ast::Module>& modules, std::string_view name);
+// A COM interface's methods in vtable order: its bases' (found in `modules`), then its own.
+std::vector<const ast::Operation*> methodsOf(const std::deque<ast::Module>& modules,
+                                             const ast::Interface& in);
 
 class Symbols {
  public:
