@@ -77,6 +77,22 @@ std::optional<std::uint32_t> Compilation::readFile(const fs::path& path, Span fr
   return sources_.add(path.string(), std::move(text).str());
 }
 
+std::vector<Token> Compilation::preprocessFile(std::uint32_t file, const fs::path& path) {
+  const fs::path dir = path.parent_path();
+  IncludeLoader includes = [&](std::string_view name, Span where) -> std::optional<std::uint32_t> {
+    std::optional<fs::path> found = find(name, dir);
+    if (!found) {
+      diagnostics_.error(where,
+                         "#include \"{}\": not found next to {}, the main file or in any -I "
+                         "directory",
+                         name, path.filename().string());
+      return std::nullopt;
+    }
+    return readFile(*found, where);
+  };
+  return preprocess(sources_, file, diagnostics_, options_.preprocessor, includes);
+}
+
 bool Compilation::load(const fs::path& path) {
   mainDir_ = path.parent_path();
   main_ = loadFile(path, Span{Loc{UINT32_MAX, 0}, 0});
@@ -95,17 +111,7 @@ void Compilation::loadAcf(const fs::path& idlPath) {
   }
   std::optional<std::uint32_t> file = readFile(path, nowhere);
   if (!file) return;
-  const fs::path dir = path.parent_path();
-  IncludeLoader includes = [&](std::string_view name, Span where) -> std::optional<std::uint32_t> {
-    std::optional<fs::path> found = find(name, dir);
-    if (!found) {
-      diagnostics_.error(where, "#include \"{}\": not found", name);
-      return std::nullopt;
-    }
-    return readFile(*found, where);
-  };
-  std::vector<Token> tokens =
-      preprocess(sources_, *file, diagnostics_, options_.preprocessor, includes);
+  std::vector<Token> tokens = preprocessFile(*file, path);
   acf_.emplace();
   acf_->file = *file;
   parseAcf(tokens, *acf_, diagnostics_, options_.parser);
@@ -204,19 +210,7 @@ const ast::Module* Compilation::loadFile(const fs::path& path, Span from) {
   if (!file) return nullptr;
 
   const fs::path dir = path.parent_path();
-  IncludeLoader includes = [&](std::string_view name, Span where) -> std::optional<std::uint32_t> {
-    std::optional<fs::path> found = find(name, dir);
-    if (!found) {
-      diagnostics_.error(where,
-                         "#include \"{}\": not found next to {}, the main file or in any -I "
-                         "directory",
-                         name, path.filename().string());
-      return std::nullopt;
-    }
-    return readFile(*found, where);
-  };
-  std::vector<Token> tokens =
-      preprocess(sources_, *file, diagnostics_, options_.preprocessor, includes);
+  std::vector<Token> tokens = preprocessFile(*file, path);
   ast::Module parsed;
   parsed.file = *file;
   parse(tokens, parsed, diagnostics_, options_.parser);

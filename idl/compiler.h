@@ -54,6 +54,8 @@ class Compilation {
   std::optional<std::filesystem::path> find(std::string_view name,
                                             const std::filesystem::path& fromDir) const;
   std::optional<std::uint32_t> readFile(const std::filesystem::path& path, Span from);
+  // The tokens of `file` (read from `path`), its #includes found as imports are.
+  std::vector<Token> preprocessFile(std::uint32_t file, const std::filesystem::path& path);
   void importsOf(const std::vector<ast::Item>& items, const std::filesystem::path& dir);
   void loadAcf(const std::filesystem::path& idlPath);
   void applyAcf(const ast::AcfInterface& acf);
