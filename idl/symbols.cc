@@ -51,74 +51,94 @@ std::vector<const ast::Operation*> methodsOf(const std::deque<ast::Module>& modu
   return out;
 }
 
-Resolved baseType(std::string_view name) {
+namespace {
+
+struct BaseType {
+  Resolved::Kind kind;
+  unsigned size;       // NDR bytes
+  std::string_view c;  // the C spelling with that size on an LP64 compiler
+};
+
+// MIDL's base types: one table for sema's sizes and the header's spellings.
+const BaseType* findBase(std::string_view name) {
   using K = Resolved::Kind;
-  static const std::map<std::string_view, std::pair<K, unsigned>> kBases = {
-      {"void", {K::kVoid, 0}},
-      {"boolean", {K::kBoolean, 1}},
-      {"byte", {K::kInteger, 1}},
-      {"char", {K::kChar, 1}},
-      {"signed char", {K::kInteger, 1}},
-      {"unsigned char", {K::kInteger, 1}},
-      {"small", {K::kInteger, 1}},
-      {"signed small", {K::kInteger, 1}},
-      {"unsigned small", {K::kInteger, 1}},
-      {"short", {K::kInteger, 2}},
-      {"signed short", {K::kInteger, 2}},
-      {"unsigned short", {K::kInteger, 2}},
-      {"short int", {K::kInteger, 2}},
-      {"unsigned short int", {K::kInteger, 2}},
-      {"int", {K::kInteger, 4}},
-      {"signed int", {K::kInteger, 4}},
-      {"unsigned int", {K::kInteger, 4}},
-      {"signed", {K::kInteger, 4}},
-      {"unsigned", {K::kInteger, 4}},
-      {"long", {K::kInteger, 4}},
-      {"signed long", {K::kInteger, 4}},
-      {"unsigned long", {K::kInteger, 4}},
-      {"long int", {K::kInteger, 4}},
-      {"unsigned long int", {K::kInteger, 4}},
-      {"hyper", {K::kInteger, 8}},
-      {"signed hyper", {K::kInteger, 8}},
-      {"unsigned hyper", {K::kInteger, 8}},
-      {"long long", {K::kInteger, 8}},
-      {"unsigned long long", {K::kInteger, 8}},
-      {"signed long long", {K::kInteger, 8}},
-      {"long long int", {K::kInteger, 8}},
-      {"unsigned long long int", {K::kInteger, 8}},
-      {"signed long int", {K::kInteger, 4}},
-      {"signed short int", {K::kInteger, 2}},
-      {"__int8", {K::kInteger, 1}},
-      {"signed __int8", {K::kInteger, 1}},
-      {"unsigned __int8", {K::kInteger, 1}},
-      {"__int16", {K::kInteger, 2}},
-      {"signed __int16", {K::kInteger, 2}},
-      {"unsigned __int16", {K::kInteger, 2}},
-      {"__int32", {K::kInteger, 4}},
-      {"signed __int32", {K::kInteger, 4}},
-      {"unsigned __int32", {K::kInteger, 4}},
-      {"__int64", {K::kInteger, 8}},
-      {"signed __int64", {K::kInteger, 8}},
-      {"unsigned __int64", {K::kInteger, 8}},
-      // MIDL's 64-bit environment (the one Warden generates for): pointer-sized, 8 bytes.
-      {"__int3264", {K::kInteger, 8}},
-      {"signed __int3264", {K::kInteger, 8}},
-      {"unsigned __int3264", {K::kInteger, 8}},
-      {"float", {K::kFloat, 4}},
-      {"double", {K::kFloat, 8}},
-      {"wchar_t", {K::kWchar, 2}},
-      {"handle_t", {K::kHandle, 0}},
-      {"error_status_t", {K::kInteger, 4}},
-      {"ISO_LATIN_1", {K::kChar, 1}},
-      {"ISO_MULTI_LINGUAL", {K::kWchar, 2}},
-      {"ISO_UCS", {K::kInteger, 4}},
+  static const std::map<std::string_view, BaseType> kBases = {
+      {"void", {K::kVoid, 0, "void"}},
+      {"boolean", {K::kBoolean, 1, "unsigned char"}},
+      {"byte", {K::kInteger, 1, "unsigned char"}},
+      {"char", {K::kChar, 1, "char"}},
+      {"signed char", {K::kInteger, 1, "signed char"}},
+      {"unsigned char", {K::kInteger, 1, "unsigned char"}},
+      {"small", {K::kInteger, 1, "int8_t"}},
+      {"signed small", {K::kInteger, 1, "int8_t"}},
+      {"unsigned small", {K::kInteger, 1, "uint8_t"}},
+      {"short", {K::kInteger, 2, "int16_t"}},
+      {"signed short", {K::kInteger, 2, "int16_t"}},
+      {"unsigned short", {K::kInteger, 2, "uint16_t"}},
+      {"short int", {K::kInteger, 2, "int16_t"}},
+      {"unsigned short int", {K::kInteger, 2, "uint16_t"}},
+      {"int", {K::kInteger, 4, "int32_t"}},
+      {"signed int", {K::kInteger, 4, "int32_t"}},
+      {"unsigned int", {K::kInteger, 4, "uint32_t"}},
+      {"signed", {K::kInteger, 4, "int32_t"}},
+      {"unsigned", {K::kInteger, 4, "uint32_t"}},
+      {"long", {K::kInteger, 4, "int32_t"}},
+      {"signed long", {K::kInteger, 4, "int32_t"}},
+      {"unsigned long", {K::kInteger, 4, "uint32_t"}},
+      {"long int", {K::kInteger, 4, "int32_t"}},
+      {"unsigned long int", {K::kInteger, 4, "uint32_t"}},
+      {"hyper", {K::kInteger, 8, "int64_t"}},
+      {"signed hyper", {K::kInteger, 8, "int64_t"}},
+      {"unsigned hyper", {K::kInteger, 8, "uint64_t"}},
+      {"long long", {K::kInteger, 8, "int64_t"}},
+      {"unsigned long long", {K::kInteger, 8, "uint64_t"}},
+      {"signed long long", {K::kInteger, 8, "int64_t"}},
+      {"long long int", {K::kInteger, 8, "int64_t"}},
+      {"unsigned long long int", {K::kInteger, 8, "uint64_t"}},
+      {"signed long int", {K::kInteger, 4, "int32_t"}},
+      {"signed short int", {K::kInteger, 2, "int16_t"}},
+      {"__int8", {K::kInteger, 1, "int8_t"}},
+      {"signed __int8", {K::kInteger, 1, "int8_t"}},
+      {"unsigned __int8", {K::kInteger, 1, "uint8_t"}},
+      {"__int16", {K::kInteger, 2, "int16_t"}},
+      {"signed __int16", {K::kInteger, 2, "int16_t"}},
+      {"unsigned __int16", {K::kInteger, 2, "uint16_t"}},
+      {"__int32", {K::kInteger, 4, "int32_t"}},
+      {"signed __int32", {K::kInteger, 4, "int32_t"}},
+      {"unsigned __int32", {K::kInteger, 4, "uint32_t"}},
+      {"__int64", {K::kInteger, 8, "int64_t"}},
+      {"signed __int64", {K::kInteger, 8, "int64_t"}},
+      {"unsigned __int64", {K::kInteger, 8, "uint64_t"}},
+      {"__int3264", {K::kInteger, 8, "intptr_t"}},
+      {"signed __int3264", {K::kInteger, 8, "intptr_t"}},
+      {"unsigned __int3264", {K::kInteger, 8, "uintptr_t"}},
+      {"float", {K::kFloat, 4, "float"}},
+      {"double", {K::kFloat, 8, "double"}},
+      {"wchar_t", {K::kWchar, 2, "char16_t"}},
+      {"handle_t", {K::kHandle, 0, "handle_t"}},
+      {"error_status_t", {K::kInteger, 4, "error_status_t"}},
+      {"ISO_LATIN_1", {K::kChar, 1, "char"}},
+      {"ISO_MULTI_LINGUAL", {K::kWchar, 2, "char16_t"}},
+      {"ISO_UCS", {K::kInteger, 4, "uint32_t"}},
   };
+  auto it = kBases.find(name);
+  return it == kBases.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+Resolved baseType(std::string_view name) {
   Resolved r;
-  if (auto it = kBases.find(name); it != kBases.end()) {
-    r.kind = it->second.first;
-    r.size = it->second.second;
+  if (const BaseType* b = findBase(name)) {
+    r.kind = b->kind;
+    r.size = b->size;
   }
   return r;
+}
+
+std::string_view cSpelling(std::string_view midl) {
+  const BaseType* b = findBase(midl);
+  return b ? b->c : midl;
 }
 
 // DCE's nbase.idl types, which DCE IDL files (conv, mgmt, epm) use without importing anything:

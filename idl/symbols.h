@@ -48,6 +48,9 @@ struct Resolved {
 
 // MIDL's base type `name` ("unsigned long", "hyper", ...), or kind kUnknown.
 Resolved baseType(std::string_view name);
+// A base type spelled with its NDR size for an LP64 C compiler ("unsigned long" -> "uint32_t",
+// "wchar_t" -> "char16_t"); any other name unchanged.
+std::string_view cSpelling(std::string_view midl);
 // DCE nbase.idl's types (unsigned32, ...), which DCE files use without importing them.
 Resolved dceType(std::string_view name);
 // The attribute `name` in `attrs`, or null.
