@@ -106,8 +106,8 @@ TEST_F(CompilerTest, AcfBesideTheIdlIsMergedAndMarked) {
   check(c);
   EXPECT_EQ(c.diagnostics().errorCount(), 0u) << c.diagnostics().format(c.sources());
   // The ACF's include statements go into the stubs.
-  for (const std::string& stub : {emitClientStub(*c.mainModule(), main.string(), c.acfModule()),
-                                  emitServerStub(*c.mainModule(), main.string(), c.acfModule())}) {
+  for (const std::string& stub :
+       {emitClientStub(c, main.string()), emitServerStub(c, main.string())}) {
     EXPECT_THAT(stub, HasSubstr("#include \"local.h\"\n#include \"more.h\"\n"));
   }
 }

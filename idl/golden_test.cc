@@ -79,8 +79,8 @@ TEST_P(HeaderGolden, HeaderMatchesExpectedAndCompiles) {
     std::ofstream(expectedLevels, std::ios::binary) << levels;
   }
   EXPECT_EQ(levels, readText(expectedLevels));
-  const std::string client = emitClientStub(*compilation.mainModule(), idl.string());
-  const std::string server = emitServerStub(*compilation.mainModule(), idl.string());
+  const std::string client = emitClientStub(compilation, idl.string());
+  const std::string server = emitServerStub(compilation, idl.string());
   for (const auto& [text, suffix] : {std::pair{&client, "_c.cc"}, std::pair{&server, "_s.cc"}}) {
     fs::path expectedStub = kTestdata / "generate" / (GetParam() + suffix + ".expected");
     if (std::getenv("WARDEN_UPDATE_GOLDENS")) {

@@ -299,6 +299,26 @@ class HeaderWriter {
   }
 
  public:
+  // A local variable for a parameter, without const: "PNODE root", "int32_t *a" for a conformant
+  // array parameter, "int32_t a[ 10 ]" for a fixed one.
+  std::string localVariable(const TypeSpec* type, const ast::Declarator& d) {
+    std::string t = typeText(type);
+    if (t.rfind("const ", 0) == 0) t = t.substr(6);
+    ast::Declarator local = d;
+    local.constPointer.clear();
+    if (!local.arrays.empty() &&
+        (local.arrays.front().size == nullptr || local.arrays.front().star)) {
+      local.arrays.erase(local.arrays.begin());
+      ++local.pointers;
+    }
+    return t + " " + declarator(local);
+  }
+  // The return type as C: "error_status_t", "PNODE", "int32_t *".
+  std::string returnType(const ast::Operation& op) {
+    return typeText(op.returnType) +
+           std::string(static_cast<std::size_t>(op.declarator.pointers), '*');
+  }
+
   // "error_status_t (*Sum)(\n    handle_t h, ...)": a pointer to the operation's C function.
   std::string functionPointer(const ast::Operation& op, std::string_view name,
                               const std::string& self) {
@@ -433,6 +453,21 @@ std::string headerName(std::string_view idlPath) {
 
 std::string functionPointer(const ast::Operation& op, std::string_view name) {
   return HeaderWriter().functionPointer(op, name, "");
+}
+
+std::string localVariable(const ast::TypeSpec* type, const ast::Declarator& d) {
+  return HeaderWriter().localVariable(type, d);
+}
+
+std::string returnType(const ast::Operation& op) { return HeaderWriter().returnType(op); }
+
+std::string prototype(const ast::Operation& op) {
+  std::string fp = HeaderWriter().functionPointer(op, op.declarator.name, "");
+  // "T (**Name)(params)" -> "T *Name(params)"
+  std::string stars(static_cast<std::size_t>(op.declarator.pointers), '*');
+  std::string needle = "(" + stars + "*" + std::string(op.declarator.name) + ")";
+  std::size_t at = fp.find(needle);
+  return fp.substr(0, at) + stars + std::string(op.declarator.name) + fp.substr(at + needle.size());
 }
 
 std::string emitHeader(const ast::Module& module, std::string_view idlPath,

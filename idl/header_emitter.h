@@ -27,5 +27,11 @@ std::string emitHeader(const ast::Module& module, std::string_view idlPath,
 // A C declaration of a pointer called `name` to `op`'s function type, as the header spells its
 // types: "error_status_t (*Sum)(\n    /* [in] */ handle_t h, ...)".
 std::string functionPointer(const ast::Operation& op, std::string_view name);
+// The operation's C prototype as the header declares it, without the ';'.
+std::string prototype(const ast::Operation& op);
+// A local variable of a parameter's type, without const ("int32_t *a" for a conformant array).
+std::string localVariable(const ast::TypeSpec* type, const ast::Declarator& d);
+// The operation's C return type.
+std::string returnType(const ast::Operation& op);
 
 }  // namespace warden::idl

@@ -39,7 +39,7 @@ std::string compileErrors(const std::string& dir, const std::string& header,
 std::string compileCxx(const std::string& dir, const std::string& source) {
   using warden::testing::shellQuote;
   std::string command =
-      fmt::format("g++ -x c++ -std=c++17 -fsyntax-only -Wall -Wextra -I {} -I {} {}",
+      fmt::format("g++ -x c++ -std=c++20 -fsyntax-only -Wall -Wextra -I {} -I {} {}",
                   shellQuote(std::string(WARDEN_SOURCE_DIR) + "/include"), shellQuote(dir),
                   shellQuote(dir + "/" + source));
   auto result = warden::testing::run(command, warden::testing::Stderr::kMerge);

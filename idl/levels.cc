@@ -56,6 +56,9 @@ class Lowering {
     Element e;
     e.name = d.name;
     e.span = d.span;
+    e.attributes = &attrs;
+    e.declarator = &d;
+    e.type = type;
     if (parameter) {
       e.in = findAttribute(attrs, "in") != nullptr;
       e.out = findAttribute(attrs, "out") != nullptr;
@@ -126,6 +129,15 @@ class Lowering {
         std::optional<PointerKind> given = explicitKind(attrs);
         if (!given || !p.topLevel) given = explicitKind(td->typedefDecl->attributes);
         p.pointer = given ? *given : (p.topLevel ? PointerKind::kRef : default_);
+        for (const Attribute& a : td->typedefDecl->attributes) {
+          if (a.name != "allocate" || (!a.acfTarget.empty() && a.acfTarget != bottom->name)) {
+            continue;
+          }
+          for (const Expr* mode : a.args) {
+            p.allNodes |= mode->text == "all_nodes";
+            p.dontFree |= mode->text == "dont_free";
+          }
+        }
         if (findAttribute(td->typedefDecl->attributes, "context_handle")) {
           // A context handle is data (20 bytes on the wire), not a pointer.
           break;
@@ -168,8 +180,23 @@ class Lowering {
     Level data;
     data.kind = Level::Kind::kData;
     data.type = dataName;
+    data.resolved = symbols_.resolve(bottom);
+    if (data.resolved.kind == Resolved::Kind::kStruct ||
+        data.resolved.kind == Resolved::Kind::kUnion) {
+      data.aggregate = aggregateName(bottom);
+    }
     e.levels.push_back(data);
     return e;
+  }
+
+  // The struct or union a type ends in, by tag ("struct _NODE"), through typedefs.
+  std::string aggregateName(const ast::TypeSpec* t) const {
+    for (int depth = 0; t->kind == ast::TypeSpec::Kind::kNamed && depth < 64; ++depth) {
+      const Symbols::TypeName* td = symbols_.typedefNamed(t->name);
+      if (td == nullptr) return "";
+      t = td->typedefDecl->type;
+    }
+    return typeName(t);
   }
 
   static std::string typeName(const ast::TypeSpec* t) {
@@ -194,6 +221,7 @@ class Lowering {
   void aggregates(const ast::TypeSpec* t, std::vector<Aggregate>& out) {
     if (t->structDef && t->structDef->hasBody) {
       Aggregate a{typeName(t), {}};
+      a.structDef = t->structDef;
       for (const ast::Field& f : t->structDef->fields) {
         aggregates(f.type, out);
         a.members.push_back(element(f.attributes, f.type, f.declarator, false));
@@ -202,6 +230,7 @@ class Lowering {
     }
     if (t->unionDef && t->unionDef->hasBody) {
       Aggregate a{typeName(t), {}};
+      a.unionDef = t->unionDef;
       for (const ast::UnionArm& arm : t->unionDef->arms) {
         if (arm.empty) continue;
         aggregates(arm.field.type, out);
@@ -220,7 +249,8 @@ class Lowering {
 void levelText(const Level& l, std::string& out) {
   switch (l.kind) {
     case Level::Kind::kPointer:
-      out += fmt::format("POINTER({}{})", pointerName(l.pointer), l.topLevel ? ", top" : "");
+      out += fmt::format("POINTER({}{}{}{})", pointerName(l.pointer), l.topLevel ? ", top" : "",
+                         l.allNodes ? ", all_nodes" : "", l.dontFree ? ", dont_free" : "");
       break;
     case Level::Kind::kArray: {
       std::vector<std::string> parts;

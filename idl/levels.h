@@ -23,6 +23,9 @@ struct Level {
   // kPointer
   PointerKind pointer = PointerKind::kRef;
   bool topLevel = false;  // a parameter's own pointer: [ref] ones have no referent ID on the wire
+  bool allNodes = false;  // ACF allocate(all_nodes) on the pointer's typedef: one block per graph
+  bool dontFree =
+      false;  // ACF allocate(dont_free): the server stub leaves the graph to the manager
   // kArray
   bool fixed = false;
   bool conformant = false;
@@ -34,13 +37,18 @@ struct Level {
   // kSwitch
   const ast::Expr* switchIs = nullptr;
   // kData
-  std::string type;  // "uint32", "char16", "NODE", "struct _NODE", "handle_t"
+  std::string type;       // "uint32", "char16", "NODE", "struct _NODE", "handle_t"
+  Resolved resolved;      // what `type` denotes
+  std::string aggregate;  // a struct or union: its name in `Interface::types` ("struct _NODE")
 };
 
 struct Element {
   std::string_view name;
   Span span;
-  bool in = false, out = false;  // parameters only
+  bool in = false, out = false;                 // parameters only
+  const ast::Attributes* attributes = nullptr;  // [range], ACF byte_count, ...
+  const ast::Declarator* declarator = nullptr;
+  const ast::TypeSpec* type = nullptr;
   std::vector<Level> levels;
 };
 
@@ -54,6 +62,8 @@ struct Function {
 struct Aggregate {   // a struct or union with a body
   std::string name;  // "struct _NODE", "union _ARM"
   std::vector<Element> members;
+  const ast::StructDef* structDef = nullptr;
+  const ast::UnionDef* unionDef = nullptr;
 };
 
 struct Interface {

@@ -9,7 +9,7 @@ packages=(
   # libraries
   libpcap-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # peers and oracles used by the tests
-  tshark tcpdump ethtool iproute2 curl bc iputils-ping
+  tshark tcpdump ethtool iproute2 curl bc iputils-ping python3-impacket
   # captures other projects ship, read by the capture tests
   golang-github-google-gopacket-dev python3-dpkt
 )

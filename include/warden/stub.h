@@ -1,12 +1,17 @@
 // What the stubs `warden idl --client/--server` generate are built on: the interface
-// specification an RPC_IF_HANDLE points to (interface UUID and version, the operations by opnum)
-// and, on the server, the manager entry point vector (EPV) the runtime dispatches to. C++; the
-// per-operation marshalling code comes with the NDR issue.
+// specification an RPC_IF_HANDLE points to (interface UUID and version, the operations by opnum,
+// the allocator pair), the server stubs the runtime dispatches to with the manager entry point
+// vector (EPV), one call on each side (ClientCall, ServerCall) and the Transport that carries the
+// stub data between them: in-process here, DCE/RPC over sockets in rpc/. C++.
 #ifndef WARDEN_STUB_H_
 #define WARDEN_STUB_H_
 
 #include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
 
+#include "warden/ndr.h"
 #include "warden/rpc.h"
 
 namespace warden::stub {
@@ -26,6 +31,11 @@ inline constexpr SyntaxId kNdr20 = {{0x8a, 0x88, 0x5d, 0x04, 0x1c, 0xeb, 0x11, 0
                                     2,
                                     0};
 
+class ServerCall;
+// The server stub of one operation: unmarshals the request, calls the manager routine in `epv`,
+// marshals the reply.
+using ServerStub = void (*)(const void* epv, ServerCall& call);
+
 // What <iface>_v<maj>_<min>_c_ifspec and _s_ifspec point to.
 struct InterfaceSpec {
   SyntaxId id;
@@ -34,6 +44,144 @@ struct InterfaceSpec {
   std::uint32_t operationCount;
   const char* const* operationNames;  // by opnum
   const void* epv;  // server: the default manager EPV (<iface>_v<maj>_<min>_epv_t); client: null
+  const ServerStub* stubs;  // server: by opnum; client: null
+  // The allocator pair of the interface's data that crosses the call (midl_user_allocate/free).
+  void* (*allocate)(std::size_t);
+  void (*free)(void*);
+};
+
+bool sameInterface(const SyntaxId& a, const SyntaxId& b);
+
+// Carries one call's request stub data to a server and the reply back. A fault comes back as an
+// ndr::Fault with the server's status.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void call(const InterfaceSpec& spec, std::uint32_t opnum,
+                    std::span<const std::uint8_t> request, std::vector<std::uint8_t>& reply) = 0;
+};
+
+// What a Warden handle_t points to.
+struct Binding {
+  Transport* transport = nullptr;
+  ndr::Limits limits;  // for the replies this client reads
+};
+
+// One call from the client stub's side: the request it encodes, the reply it decodes into the
+// caller's memory (new nodes from the interface's allocator), the full-pointer table both share.
+class ClientCall {
+ public:
+  ClientCall(handle_t binding, RPC_IF_HANDLE spec, std::uint32_t opnum);
+  ndr::Encoder& request() { return request_; }
+  // Sends the request; the reply's decoder.
+  ndr::Decoder& send();
+  const InterfaceSpec& spec() const { return spec_; }
+  ndr::Allocator& allocator() { return allocator_; }
+
+ private:
+  Binding& binding_;
+  const InterfaceSpec& spec_;
+  std::uint32_t opnum_;
+  ndr::FullPointerTable table_;
+  ndr::Encoder request_;
+  std::vector<std::uint8_t> replyBytes_;
+  ndr::FunctionAllocator allocator_;
+  std::unique_ptr<ndr::Decoder> reply_;
+};
+
+// What the client's last call on this thread did to memory the runtime does not own: pointees of
+// [in,out] data the server dropped (the caller frees them).
+ndr::ClientEffects& lastCallEffects();
+
+// Counters of one server call, for tests and statistics.
+struct ServerCallStats {
+  std::uint64_t stubAllocations = 0;  // blocks the stub took from the call's scope
+  std::size_t stubBytes = 0;          // their bytes
+  std::uint64_t managerBlocksFreed =
+      0;  // [out] blocks the manager allocated, freed after marshalling
+};
+
+// One call from the server stub's side. Everything the stub allocates lives in the call's custody
+// scope, released when the call ends however it ends; [out] memory the manager allocated with
+// the interface's allocator is freed after the reply is marshalled; allocate(dont_free) data is
+// taken from the interface's allocator and left to the manager.
+class ServerCall {
+ public:
+  ServerCall(const InterfaceSpec& spec, std::span<const std::uint8_t> request, handle_t binding,
+             const ndr::Limits& limits);
+  ~ServerCall();
+  ServerCall(const ServerCall&) = delete;
+  ServerCall& operator=(const ServerCall&) = delete;
+
+  ndr::Decoder& request() { return *request_; }
+  ndr::Encoder& reply() { return reply_; }
+  handle_t binding() const { return binding_; }
+  // Zeroed memory from the call's scope (an [out] ref pointer's first level).
+  void* allocate(std::size_t bytes);
+  // The interface's allocator (dont_free data the manager keeps).
+  ndr::Allocator& userAllocator() { return user_; }
+  ndr::Allocator& scopeAllocator();
+  // A block the stub allocated for a whole graph (all_nodes): the reply's pointers into it are
+  // the stub's, not the manager's.
+  void stubBlock(const void* block, std::size_t bytes) {
+    stubBlocks_.push_back({static_cast<const std::byte*>(block), bytes});
+  }
+  // After the reply is written: frees the blocks it reached that the stub did not allocate.
+  void freeManagerBlocks();
+  ServerCallStats stats() const;
+
+ private:
+  struct State;
+  const InterfaceSpec& spec_;
+  handle_t binding_;
+  std::unique_ptr<State> state_;
+  ndr::FunctionAllocator user_;
+  ndr::FullPointerTable table_;
+  std::unique_ptr<ndr::Decoder> request_;
+  ndr::Encoder reply_;
+  std::vector<const void*> visited_;
+  struct Block {
+    const std::byte* start;
+    std::size_t bytes;
+  };
+  std::vector<Block> stubBlocks_;
+  std::uint64_t managerFreed_ = 0;
+};
+
+// Runs one call on the server: the stub for `opnum` with `epv` (the interface's default when
+// null). Returns 0 and the reply's stub data, or the fault status: nca_s_op_rng_error for an
+// opnum out of range, RPC_X_BAD_STUB_DATA when the request does not unmarshal, a Fault's own
+// status, RPC_S_CALL_FAILED for any other exception from the manager.
+std::uint32_t dispatch(const InterfaceSpec& spec, const void* epv, std::uint32_t opnum,
+                       std::span<const std::uint8_t> request, std::vector<std::uint8_t>& reply,
+                       handle_t binding, const ndr::Limits& limits, ServerCallStats* stats,
+                       std::string* faultDetail = nullptr);
+
+inline constexpr std::uint32_t kNcaOpRangeError = 0x1C010002;  // nca_s_op_rng_error
+
+// A server in this process: registered interfaces answer calls through separate copies of the
+// stub data (no pointer crosses), as a remote server would.
+class InProcessServer final : public Transport {
+ public:
+  void registerInterface(RPC_IF_HANDLE spec, const void* epv = nullptr);
+  void call(const InterfaceSpec& spec, std::uint32_t opnum, std::span<const std::uint8_t> request,
+            std::vector<std::uint8_t>& reply) override;
+  // A binding whose handle_t clients pass (or assign to an implicit handle).
+  handle_t bind();
+  ServerCallStats lastCall() const { return last_; }
+  // The stub data of the last request, as the server received it.
+  const std::vector<std::uint8_t>& lastRequest() const { return lastRequest_; }
+  ndr::Limits limits;
+
+ private:
+  struct Registered {
+    const InterfaceSpec* spec;
+    const void* epv;
+  };
+  std::vector<Registered> interfaces_;
+  std::vector<std::unique_ptr<Binding>> bindings_;
+  ServerCallStats last_;
+  std::vector<std::uint8_t> lastRequest_;
 };
 
 inline const InterfaceSpec& spec(RPC_IF_HANDLE handle) {

@@ -1,6 +1,6 @@
 // `warden idl`: loads an IDL file with its imports, checks it with MIDL's rules, printing every
 // diagnostic (file:line:col, the line, a caret), and writes its C header (--header) and the
-// stubs' skeleton (--client, --server).
+// stubs (--client, --server).
 #include <fmt/format.h>
 
 #include <chrono>
@@ -33,6 +33,7 @@ struct IdlOptions {
   bool dumpIr = false;
   bool client = false;
   bool server = false;
+  std::string managerPrefix;
 };
 
 // Writes `text` to dir/name; false (with a message) when it cannot.
@@ -90,11 +91,12 @@ int runIdl(const IdlOptions& options) {
     const idl::ast::Module& main = *compilation.mainModule();
     const std::string& path = compilation.sources().file(main.file).path;
     if (options.client && !writeFile(options.outDir, idl::clientStubName(path),
-                                     idl::emitClientStub(main, path, compilation.acfModule()))) {
+                                     idl::emitClientStub(compilation, path))) {
       return 1;
     }
-    if (options.server && !writeFile(options.outDir, idl::serverStubName(path),
-                                     idl::emitServerStub(main, path, compilation.acfModule()))) {
+    if (options.server &&
+        !writeFile(options.outDir, idl::serverStubName(path),
+                   idl::emitServerStub(compilation, path, options.managerPrefix))) {
       return 1;
     }
   }
@@ -127,11 +129,13 @@ void addIdl(CLI::App& app, int& exitCode) {
   sub->add_flag("--warnings-as-errors", options->warningsAsErrors, "fail on warnings too");
   sub->add_option("-o,--out", options->outDir, "the directory to write into (default: .)");
   sub->add_flag("--header", options->header, "write FILE.h, the C header (MIDL's /h)");
-  sub->add_flag("--client", options->client,
-                "write FILE_c.cc: the client interface specifications (MIDL's /cstub)");
+  sub->add_flag("--client", options->client, "write FILE_c.cc: the client stubs (MIDL's /cstub)");
   sub->add_flag("--server", options->server,
-                "write FILE_s.cc: the server specifications and manager entry point vectors "
+                "write FILE_s.cc: the server stubs and manager entry point vectors "
                 "(MIDL's /sstub)");
+  sub->add_option("--manager-prefix", options->managerPrefix,
+                  "put PREFIX before the manager routines' names in the server's default EPV "
+                  "(MIDL's /prefix server), so one program can hold a client and a server");
   sub->add_flag("--dump-ir", options->dumpIr,
                 "print the NDR levels of every parameter and member (pointer, array, switch, "
                 "data)");

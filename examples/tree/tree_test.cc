@@ -1,0 +1,370 @@
+// The MIDL memory model, node by node, through stubs `warden idl` generated from tree.idl: the
+// client's memory after each call, the blocks each side allocated (the application's
+// midl_user_allocate counts into one custody heap; the server stub's blocks into its call
+// scope), and no server block alive after a call unless the ACF said dont_free.
+#include "tree.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <vector>
+
+#include "custody/heap.h"
+#include "testsupport/oracle.h"
+#include "warden/stub.h"
+
+namespace {
+
+warden::custody::Heap& userHeap() {
+  static warden::custody::Heap heap({.name = "midl_user"});
+  return heap;
+}
+
+std::size_t userBlocks() { return userHeap().stats().liveBlocks; }
+
+}  // namespace
+
+// The application's allocator pair (MIDL's contract: the program defines them).
+extern "C" void* midl_user_allocate(size_t bytes) { return userHeap().alloc(bytes); }
+extern "C" void midl_user_free(void* block) { (void)userHeap().free(block); }
+
+// The manager routines.
+namespace {
+
+int32_t sumOf(const TREE* t) {
+  int32_t s = 0;
+  std::vector<const TREE*> stack{t};
+  while (!stack.empty()) {
+    const TREE* n = stack.back();
+    stack.pop_back();
+    if (n == nullptr) continue;
+    s += n->sNumber;
+    stack.push_back(n->pLeft);
+    stack.push_back(n->pRight);
+  }
+  return s;
+}
+
+TREE* node(short number, void* (*allocate)(size_t) = midl_user_allocate) {
+  auto* n = static_cast<TREE*>(allocate(sizeof(TREE)));
+  *n = TREE{number, nullptr, nullptr};
+  return n;
+}
+
+// A complete tree of `depth` levels numbered in preorder from *next.
+TREE* complete(short depth, short& next) {
+  if (depth <= 0) return nullptr;
+  TREE* n = node(next++);
+  n->pLeft = complete(static_cast<short>(depth - 1), next);
+  n->pRight = complete(static_cast<short>(depth - 1), next);
+  return n;
+}
+
+void freeTree(TREE* t) {
+  if (t == nullptr) return;
+  freeTree(t->pLeft);
+  freeTree(t->pRight);
+  midl_user_free(t);
+}
+
+PTREE kept = nullptr;  // what Keep's manager holds on to
+
+}  // namespace
+
+extern "C" {
+
+int32_t m_Sum(handle_t, PTREE root) { return sumOf(root); }
+
+void m_Change(handle_t, PTREE root) {
+  // Drops the right subtree: the stub frees the server's copy; the client's is orphaned.
+  root->pRight = nullptr;
+  // Doubles the numbers down the left spine and gives its last node a new left child.
+  for (TREE* n = root; n != nullptr; n = n->pLeft) {
+    n->sNumber = static_cast<short>(n->sNumber * 2);
+    if (n->pLeft == nullptr) {
+      n->pLeft = node(static_cast<short>(-n->sNumber));  // the manager's memory
+      break;
+    }
+  }
+}
+
+void m_Build(handle_t, short depth, PTREE* result) {
+  short next = 1;
+  *result = complete(depth, next);
+}
+
+void m_BuildAll(handle_t h, short depth, PTREE_ALL* result) { m_Build(h, depth, result); }
+
+int32_t m_SumAll(handle_t, PTREE_ALL root) { return sumOf(root); }
+
+int32_t m_Keep(handle_t, PTREE_KEEP root) {
+  kept = root;
+  return sumOf(root);
+}
+
+int32_t m_Visit(handle_t, GNODE* g) {
+  std::set<GNODE*> seen;
+  std::vector<GNODE*> stack{g};
+  while (!stack.empty()) {
+    GNODE* n = stack.back();
+    stack.pop_back();
+    if (n == nullptr || !seen.insert(n).second) continue;
+    n->id += 100;
+    stack.push_back(n->a);
+    stack.push_back(n->b);
+  }
+  return static_cast<int32_t>(seen.size());
+}
+
+void m_BuildInto(handle_t h, uint32_t, short depth, TREE* result) {
+  PTREE t = nullptr;
+  m_Build(h, depth, &t);
+  *result = *t;  // the root's fields go into the stub's first level; the node itself is ours
+  midl_user_free(t);
+}
+
+}  // extern "C"
+
+namespace {
+
+class TreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.registerInterface(tree_v1_0_s_ifspec);
+    h_ = server_.bind();
+    before_ = userBlocks();
+  }
+  // Every block the application's allocator handed out during a test is back.
+  void TearDown() override { EXPECT_EQ(userBlocks(), before_); }
+
+  warden::stub::InProcessServer server_;
+  handle_t h_ = nullptr;
+  std::size_t before_ = 0;
+};
+
+// The client's tree on its stack: no allocator involved.
+struct LocalTree {
+  TREE n[5];
+  // n0(1) -> n1(2), n2(3); n1 -> n3(4); n2 -> n4(5)
+  LocalTree() {
+    for (short i = 0; i < 5; ++i) n[i] = TREE{static_cast<short>(i + 1), nullptr, nullptr};
+    n[0].pLeft = &n[1];
+    n[0].pRight = &n[2];
+    n[1].pLeft = &n[3];
+    n[2].pLeft = &n[4];
+  }
+};
+
+TEST_F(TreeTest, SumSendsTheWholeTreeAndFreesEveryServerBlock) {
+  LocalTree t;
+  EXPECT_EQ(Sum(h_, &t.n[0]), 15);
+  warden::stub::ServerCallStats s = server_.lastCall();
+  EXPECT_EQ(s.stubAllocations, 5u);  // single_node: one block per node, in the call's scope
+  EXPECT_EQ(s.managerBlocksFreed, 0u);
+  EXPECT_EQ(t.n[0].sNumber, 1);  // [in] data is only read
+}
+
+TEST_F(TreeTest, InOutTreeIsOverwrittenInPlaceGrownAndPruned) {
+  LocalTree t;
+  Change(h_, &t.n[0]);
+  // Changed in place: the same client nodes hold the doubled numbers (the left spine).
+  EXPECT_EQ(t.n[0].sNumber, 2);
+  EXPECT_EQ(t.n[0].pLeft, &t.n[1]);
+  EXPECT_EQ(t.n[1].sNumber, 4);
+  EXPECT_EQ(t.n[1].pLeft, &t.n[3]);
+  EXPECT_EQ(t.n[3].sNumber, 8);
+  // Grown: n3 had no left child; the new node came from the client's midl_user_allocate.
+  ASSERT_NE(t.n[3].pLeft, nullptr);
+  EXPECT_EQ(t.n[3].pLeft->sNumber, -8);
+  EXPECT_EQ(t.n[3].pLeft->pLeft, nullptr);
+  EXPECT_TRUE(userHeap().owns(t.n[3].pLeft));
+  // Pruned: the root's right subtree is gone from the tree and reported orphaned.
+  EXPECT_EQ(t.n[0].pRight, nullptr);
+  const auto& orphaned = warden::stub::lastCallEffects().orphaned;
+  ASSERT_EQ(orphaned.size(), 1u);
+  EXPECT_EQ(orphaned[0], &t.n[2]);
+  EXPECT_EQ(t.n[2].sNumber, 3);  // the orphan is untouched
+  // The server's new node was freed after marshalling; its stub blocks went with the scope.
+  EXPECT_EQ(server_.lastCall().managerBlocksFreed, 1u);
+  midl_user_free(t.n[3].pLeft);
+}
+
+TEST_F(TreeTest, OutTreeIsNewClientMemoryOneBlockPerNode) {
+  PTREE result = reinterpret_cast<PTREE>(0x1);  // [out]: what the caller had is not read
+  const std::uint64_t allocations = userHeap().stats().totalAllocations;
+  Build(h_, 3, &result);
+  ASSERT_NE(result, nullptr);
+  // Preorder numbering 1..7 arrives intact.
+  EXPECT_EQ(result->sNumber, 1);
+  EXPECT_EQ(result->pLeft->sNumber, 2);
+  EXPECT_EQ(result->pLeft->pLeft->sNumber, 3);
+  EXPECT_EQ(result->pLeft->pRight->sNumber, 4);
+  EXPECT_EQ(result->pRight->sNumber, 5);
+  EXPECT_EQ(result->pRight->pRight->sNumber, 7);
+  EXPECT_EQ(sumOf(result), 28);
+  // 7 on the server (the manager's, freed after marshalling) and 7 on the client.
+  EXPECT_EQ(server_.lastCall().managerBlocksFreed, 7u);
+  EXPECT_EQ(userHeap().stats().totalAllocations - allocations, 14u);
+  EXPECT_EQ(userBlocks(), before_ + 7);
+  freeTree(result);
+}
+
+TEST_F(TreeTest, AllNodesOutTreeIsOneClientBlock) {
+  PTREE_ALL result = nullptr;
+  BuildAll(h_, 4, &result);
+  ASSERT_NE(result, nullptr);
+  EXPECT_EQ(sumOf(result), 120);         // 1 + ... + 15
+  EXPECT_EQ(userBlocks(), before_ + 1);  // all_nodes: the whole tree in one block
+  EXPECT_TRUE(userHeap().owns(result));
+  midl_user_free(result);  // ... freed with one call
+}
+
+TEST_F(TreeTest, AllNodesInTreeIsOneServerBlock) {
+  LocalTree t;
+  EXPECT_EQ(SumAll(h_, &t.n[0]), 15);
+  EXPECT_EQ(server_.lastCall().stubAllocations, 1u);
+}
+
+TEST_F(TreeTest, DontFreeLeavesTheServersTreeToTheManager) {
+  LocalTree t;
+  kept = nullptr;
+  EXPECT_EQ(Keep(h_, &t.n[0]), 15);
+  ASSERT_NE(kept, nullptr);
+  // One block from the application's allocator, alive after the call, readable as the tree.
+  EXPECT_EQ(userBlocks(), before_ + 1);
+  EXPECT_EQ(server_.lastCall().stubAllocations, 0u);
+  EXPECT_EQ(sumOf(kept), 15);
+  EXPECT_EQ(kept->pRight->pLeft->sNumber, 5);
+  midl_user_free(kept);
+  kept = nullptr;
+}
+
+TEST_F(TreeTest, FullPointersKeepAliasesAndCyclesAndComeBackIntoTheSameNodes) {
+  // x -> y, z; y -> z (alias), x; z -> z (self cycle)
+  GNODE x{1, nullptr, nullptr}, y{2, nullptr, nullptr}, z{3, nullptr, nullptr};
+  x.a = &y;
+  x.b = &z;
+  y.a = &z;
+  y.b = &x;
+  z.a = &z;
+  EXPECT_EQ(Visit(h_, &x), 3);  // the server saw three distinct nodes, not an endless walk
+  EXPECT_EQ(x.id, 101);
+  EXPECT_EQ(y.id, 102);
+  EXPECT_EQ(z.id, 103);  // each node once: aliases are one node on the server too
+  EXPECT_EQ(x.a, &y);
+  EXPECT_EQ(x.b, &z);
+  EXPECT_EQ(y.a, &z);
+  EXPECT_EQ(y.b, &x);
+  EXPECT_EQ(z.a, &z);
+  EXPECT_EQ(z.b, nullptr);
+  EXPECT_EQ(server_.lastCall().managerBlocksFreed, 0u);
+}
+
+TEST_F(TreeTest, ByteCountBuildsIntoTheCallersBuffer) {
+  alignas(16) unsigned char buffer[256];
+  auto* root = reinterpret_cast<TREE*>(buffer);
+  BuildInto(h_, sizeof buffer, 3, root);
+  EXPECT_EQ(sumOf(root), 28);
+  // Every node lies inside the caller's one buffer; nothing came from the allocator.
+  std::vector<const TREE*> stack{root};
+  int nodes = 0;
+  while (!stack.empty()) {
+    const TREE* n = stack.back();
+    stack.pop_back();
+    if (n == nullptr) continue;
+    ++nodes;
+    auto* b = reinterpret_cast<const unsigned char*>(n);
+    EXPECT_TRUE(b >= buffer && b + sizeof(TREE) <= buffer + sizeof buffer);
+    stack.push_back(n->pLeft);
+    stack.push_back(n->pRight);
+  }
+  EXPECT_EQ(nodes, 7);
+}
+
+TEST_F(TreeTest, ByteCountTooSmallIsAFault) {
+  alignas(16) unsigned char buffer[64];  // room for the root and a few nodes, not seven
+  try {
+    BuildInto(h_, sizeof buffer, 3, reinterpret_cast<TREE*>(buffer));
+    FAIL() << "a reply larger than the byte_count buffer was accepted";
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::ndr::kByteCountTooSmall) << f.what();
+  }
+}
+
+std::string hex(const std::vector<std::uint8_t>& bytes) {
+  std::string out;
+  for (std::uint8_t b : bytes) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+// A three-node tree marshalled by the generated client stub, byte by byte from the NDR rules,
+// then read back by another implementation: impacket's NDR classes.
+TEST_F(TreeTest, SumRequestBytesFollowNdrAndImpacketReadsThem) {
+  TREE left{2, nullptr, nullptr}, right{3, nullptr, nullptr};
+  TREE root{1, &left, &right};
+  ASSERT_EQ(Sum(h_, &root), 6);
+  const std::string expected =
+      // root: [ref] top-level, so no referent ID; the struct aligns to 4 (its pointers)
+      "0100"      // sNumber = 1
+      "0000"      // padding to the pointer
+      "00000200"  // pLeft: referent ID 0x00020000 (unique)
+      "04000200"  // pRight: referent ID 0x00020004
+      // deferred referents, in pointer order, each a whole TREE
+      "0200"
+      "0000"
+      "00000000"
+      "00000000"  // *pLeft: sNumber 2, no children
+      "0300"
+      "0000"
+      "00000000"
+      "00000000";  // *pRight: sNumber 3, no children
+  const std::string ours = hex(server_.lastRequest());
+  EXPECT_EQ(ours, expected);
+
+  auto checked = warden::testing::run(
+      fmt::format("/usr/bin/python3 {} {}",
+                  warden::testing::shellQuote(std::string(TREE_EXAMPLE_DIR) + "/impacket_check.py"),
+                  ours),
+      warden::testing::Stderr::kMerge);
+  ASSERT_TRUE(checked.ok()) << checked.status().message();
+  if (checked->out.find("No module named 'impacket'") != std::string::npos) {
+    GTEST_SKIP() << "python3-impacket is not installed (scripts/setup.sh installs it)";
+  }
+  ASSERT_EQ(checked->exitCode, 0) << checked->out;
+  // impacket's own encoding of the same tree: the same bytes once its padding (0xaa, 0xbf) and
+  // random referent IDs are masked.
+  std::string theirs = checked->out.substr(0, checked->out.find('\n'));
+  ASSERT_EQ(theirs.size(), expected.size()) << theirs;
+  auto mask = [](std::string h) {
+    for (std::size_t at : {4u, 28u, 52u}) h.replace(at, 4, "pppp");  // padding
+    for (std::size_t at : {8u, 16u}) h.replace(at, 8, "rrrrrrrr");   // referent IDs
+    return h;
+  };
+  EXPECT_EQ(mask(theirs), mask(expected));
+  EXPECT_NE(theirs.substr(8, 8), "00000000");  // impacket's referent IDs are not null
+}
+
+TEST_F(TreeTest, NullRefPointerIsRefusedBeforeSending) {
+  try {
+    Sum(h_, nullptr);
+    FAIL();
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::ndr::kNullRefPointer);
+  }
+}
+
+TEST_F(TreeTest, DeepListDoesNotRecurse) {
+  // A million nodes in a left-leaning list: the stubs and the engine keep their own stacks.
+  constexpr int kNodes = 1'000'000;
+  std::vector<TREE> list(kNodes);
+  for (int i = 0; i < kNodes; ++i) {
+    list[i] = TREE{1, i + 1 < kNodes ? &list[i + 1] : nullptr, nullptr};
+  }
+  EXPECT_EQ(Sum(h_, &list[0]), kNodes);
+  EXPECT_EQ(server_.lastCall().stubAllocations, static_cast<std::uint64_t>(kNodes));
+}
+
+}  // namespace

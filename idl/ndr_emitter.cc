@@ -1,0 +1,949 @@
+// Each element's levels become code by one recursion per direction (push, pull). The object at a
+// level is spelled as a C++ lvalue ("v.left", "(*root)", "buf"); a pointer's referent is written
+// in place when the pointer starts at a parameter (the chain NDR keeps together) and otherwise
+// deferred through a generated function that receives the containing struct, so size_is
+// expressions over sibling fields still evaluate there.
+#include "idl/ndr_emitter.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "idl/header_emitter.h"
+#include "idl/print.h"
+#include "idl/symbols.h"
+
+namespace warden::idl {
+
+namespace {
+
+using ir::Element;
+using ir::Level;
+using ir::PointerKind;
+using Kind = Level::Kind;
+using RKind = Resolved::Kind;
+
+// How names in size_is/length_is/... expressions are spelled where the code runs.
+struct Names {
+  std::set<std::string_view> fields;  // names that are members of `prefix`
+  std::string prefix;                 // "v."
+  std::string rewrite(std::string_view name) const {
+    return fields.count(name) ? prefix + std::string(name) : std::string(name);
+  }
+};
+
+std::string exprCode(const ast::Expr* e, const Names& names) {
+  if (e == nullptr) return "0";
+  switch (e->kind) {
+    case ast::Expr::Kind::kName:
+      return names.rewrite(e->text);
+    case ast::Expr::Kind::kUnary:
+      return fmt::format("({}{})", e->op, exprCode(e->a, names));
+    case ast::Expr::Kind::kBinary:
+      if (e->op == "." || e->op == "->") {
+        return fmt::format("{}{}{}", exprCode(e->a, names), e->op, exprText(e->b));
+      }
+      return fmt::format("({} {} {})", exprCode(e->a, names), e->op, exprCode(e->b, names));
+    case ast::Expr::Kind::kTernary:
+      return fmt::format("({} ? {} : {})", exprCode(e->a, names), exprCode(e->b, names),
+                         exprCode(e->c, names));
+    default:
+      return exprText(e);
+  }
+}
+
+// Where the code being written runs.
+struct Site {
+  std::string ctxType;  // the struct a deferred referent's function receives; empty: a parameter
+  Names names;
+  std::string label;    // "NODE.left", "Sum.root": names the field in error messages
+  bool client = false;  // pulling into the caller's memory
+  bool chain = false;   // inside a pointer chain that starts at a parameter: referents in place
+};
+
+class Generator {
+ public:
+  explicit Generator(const ir::Interface& in) : in_(in) {
+    for (const ir::Aggregate& a : in.types) aggregates_[a.name] = &a;
+  }
+
+  // Code that writes levels[i..] of `el`, the object at level i being `lv`.
+  void push(std::string& out, const Element& el, std::size_t i, const std::string& lv,
+            const Site& s, int depth) {
+    const Level& l = el.levels[i];
+    switch (l.kind) {
+      case Kind::kPointer:
+        pushPointer(out, el, i, lv, s, depth);
+        return;
+      case Kind::kArray:
+        pushArray(out, el, i, lv, s, depth);
+        return;
+      case Kind::kSwitch:
+        unsupported(out, s, "a union selected by [switch_is]");
+        return;
+      case Kind::kData:
+        pushData(out, l, lv, s);
+        return;
+    }
+  }
+
+  void pull(std::string& out, const Element& el, std::size_t i, const std::string& lv,
+            const Site& s, int depth) {
+    const Level& l = el.levels[i];
+    switch (l.kind) {
+      case Kind::kPointer:
+        pullPointer(out, el, i, lv, s, depth);
+        return;
+      case Kind::kArray:
+        pullArray(out, el, i, lv, s, depth);
+        return;
+      case Kind::kSwitch:
+        unsupported(out, s, "a union selected by [switch_is]");
+        return;
+      case Kind::kData:
+        pullData(out, el, l, lv, s);
+        return;
+    }
+  }
+
+  // NDR alignment of levels[i..].
+  unsigned alignment(const Element& el, std::size_t i, int depth = 0) {
+    const Level& l = el.levels[i];
+    switch (l.kind) {
+      case Kind::kPointer:
+        return 4;
+      case Kind::kArray: {
+        unsigned a = alignment(el, i + 1, depth);
+        return l.conformant || l.varying ? std::max(a, 4u) : a;
+      }
+      case Kind::kSwitch:
+        return 8;
+      case Kind::kData:
+        return dataAlignment(l, depth);
+    }
+    return 1;
+  }
+
+  // The fewest bytes one element of levels[i..] takes on the wire.
+  unsigned minWire(const Element& el, std::size_t i, int depth = 0) {
+    const Level& l = el.levels[i];
+    if (l.kind == Kind::kPointer) return 4;
+    if (l.kind == Kind::kArray) return l.fixed ? 1 : 4;
+    if (l.kind != Kind::kData) return 1;
+    if (const ir::Aggregate* a = aggregate(l); a && a->structDef && depth < 16) {
+      unsigned sum = 0;
+      for (const Element& m : a->members) sum += minWire(m, 0, depth + 1);
+      return std::max(sum, 1u);
+    }
+    return std::max(l.resolved.size, 1u);
+  }
+
+  const ir::Aggregate* aggregate(const Level& l) const {
+    auto it = aggregates_.find(l.aggregate);
+    return it == aggregates_.end() ? nullptr : it->second;
+  }
+
+  std::vector<std::string>& helpers() { return helpers_; }
+
+  void unsupported(std::string& out, const Site& s, std::string_view what) {
+    out += fmt::format("#error \"warden idl: {}: {} is not generated yet\"\n", s.label, what);
+  }
+
+ private:
+  unsigned dataAlignment(const Level& l, int depth) {
+    if (const ir::Aggregate* a = aggregate(l)) {
+      if (depth > 16) return 4;
+      unsigned m = 1;
+      for (const Element& member : a->members) m = std::max(m, alignment(member, 0, depth + 1));
+      return m;
+    }
+    if (l.resolved.contextHandle) return 4;
+    return std::max(l.resolved.size, 1u);
+  }
+
+  static bool simpleData(const Level& l) {
+    switch (l.resolved.kind) {
+      case RKind::kInteger:
+      case RKind::kChar:
+      case RKind::kWchar:
+      case RKind::kBoolean:
+      case RKind::kFloat:
+        return !l.resolved.contextHandle && l.resolved.pointers == 0;
+      default:
+        return false;
+    }
+  }
+
+  static std::string uint(unsigned size) { return fmt::format("std::uint{}_t", size * 8); }
+
+  // A deferred referent: a function taking the containing struct, whose body is levels[i..].
+  std::string deferredFunction(bool isPush, const Element& el, std::size_t i, const std::string& lv,
+                               const Site& s, int depth) {
+    std::string name =
+        fmt::format("{}_{}_{}", isPush ? "push" : "pull", identifier(s.label), helpers_.size());
+    helpers_.emplace_back();  // reserve the slot: nested helpers come after it
+    std::size_t slot = helpers_.size() - 1;
+    Site inner = s;
+    inner.chain = true;
+    std::string body;
+    if (isPush) {
+      push(body, el, i, lv, inner, depth + 1);
+    } else {
+      pull(body, el, i, lv, inner, depth + 1);
+    }
+    std::string text;
+    if (isPush) {
+      text = fmt::format(
+          "void {}(warden::ndr::Encoder& e, const void* c) {{\n"
+          "    const auto& v = *static_cast<const {}*>(c);\n",
+          name, s.ctxType);
+    } else {
+      text = fmt::format(
+          "void {}(warden::ndr::Decoder& d, void* c) {{\n"
+          "    auto& v = *static_cast<{}*>(c);\n",
+          name, s.ctxType);
+    }
+    text += indent(body) + "}\n";
+    helpers_[slot] = text;
+    return name;
+  }
+
+  static std::string identifier(std::string_view label) {
+    std::string out;
+    for (char c : label) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    return out;
+  }
+
+  static std::string indent(const std::string& body) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < body.size()) {
+      std::size_t end = body.find('\n', start);
+      if (end == std::string::npos) end = body.size();
+      std::string_view line(body.data() + start, end - start);
+      if (!line.empty() && line[0] != '#') out += "    ";
+      out += line;
+      out += '\n';
+      start = end + 1;
+    }
+    return out;
+  }
+
+  bool nextIsArray(const Element& el, std::size_t i) const {
+    return i + 1 < el.levels.size() && el.levels[i + 1].kind == Kind::kArray;
+  }
+
+  void pushPointer(std::string& out, const Element& el, std::size_t i, const std::string& lv,
+                   const Site& s, int depth) {
+    const Level& l = el.levels[i];
+    const bool inPlace = l.topLevel || s.chain;
+    const std::string referent = nextIsArray(el, i) ? lv : "(*" + lv + ")";
+    if (inPlace) {
+      std::string body;
+      Site inner = s;
+      inner.chain = true;
+      push(body, el, i + 1, referent, inner, depth + 1);
+      switch (l.pointer) {
+        case PointerKind::kRef:
+          if (l.topLevel) {
+            out += fmt::format(
+                "if ({} == nullptr) throw warden::ndr::Fault(warden::ndr::kNullRefPointer, "
+                "\"{}: a [ref] pointer is null\");\n",
+                lv, s.label);
+          } else {
+            out += fmt::format("e.refId({}, \"{}\");\n", lv, s.label);
+          }
+          out += body;
+          return;
+        case PointerKind::kUnique:
+          out += fmt::format("if (e.uniqueId({})) {{\n{}}}\n", lv, indent(body));
+          return;
+        case PointerKind::kFull:
+          out += fmt::format("if (e.fullId({})) {{\n{}}}\n", lv, indent(body));
+          return;
+        case PointerKind::kIgnore:
+          out += "e.put<std::uint32_t>(0);  // [ignore]\n";
+          return;
+      }
+    }
+    if (s.ctxType.empty()) {
+      unsupported(out, s, "an embedded pointer outside a struct");
+      return;
+    }
+    if (lv.find("[i") != std::string::npos) {
+      unsupported(out, s, "an array of pointers");
+      return;
+    }
+    if (l.pointer == PointerKind::kIgnore) {
+      out += "e.put<std::uint32_t>(0);  // [ignore]\n";
+      return;
+    }
+    std::string fn = deferredFunction(true, el, i + 1, referent, s, depth);
+    switch (l.pointer) {
+      case PointerKind::kRef:
+        out += fmt::format("e.refId({}, \"{}\");\ne.defer(&{}, &v);\n", lv, s.label, fn);
+        return;
+      case PointerKind::kUnique:
+        out += fmt::format("if (e.uniqueId({})) e.defer(&{}, &v);\n", lv, fn);
+        return;
+      case PointerKind::kFull:
+        out += fmt::format("if (e.fullId({})) e.defer(&{}, &v);\n", lv, fn);
+        return;
+      case PointerKind::kIgnore:
+        return;
+    }
+  }
+
+  // Allocates the referent of pointer `lv` when it has none (the caller's node is reused).
+  static std::string allocateReferent(const std::string& lv, const Site& s) {
+    return fmt::format(
+        "if ({0} == nullptr) {0} = static_cast<std::remove_reference_t<decltype({0})>>(d.allocate("
+        "sizeof *{0}, \"{1}\"));\n",
+        lv, s.label);
+  }
+
+  void pullPointer(std::string& out, const Element& el, std::size_t i, const std::string& lv,
+                   const Site& s, int depth) {
+    const Level& l = el.levels[i];
+    const bool inPlace = l.topLevel || s.chain;
+    const bool array = nextIsArray(el, i);
+    const std::string referent = array ? lv : "(*" + lv + ")";
+    if (l.pointer == PointerKind::kFull && array) {
+      unsupported(out, s, "a full pointer to an array");
+      return;
+    }
+    if (inPlace) {
+      std::string body;
+      Site inner = s;
+      inner.chain = true;
+      if (l.pointer != PointerKind::kFull && !array && !(l.topLevel && s.client)) {
+        body += allocateReferent(lv, s);
+      }
+      pull(body, el, i + 1, referent, inner, depth + 1);
+      std::string code;
+      switch (l.pointer) {
+        case PointerKind::kRef:
+          // A client's top-level [ref] was checked before the request went out.
+          if (!l.topLevel) {
+            code = fmt::format("d.refId(\"{}\");\n", s.label);
+          }
+          code += body;
+          break;
+        case PointerKind::kUnique:
+          code = fmt::format("if (d.uniqueId({}, \"{}\")) {{\n{}}}\n", lv, s.label, indent(body));
+          break;
+        case PointerKind::kFull:
+          code = fmt::format("if (d.fullId({}, \"{}\")) {{\n{}}}\n", lv, s.label, indent(body));
+          break;
+        case PointerKind::kIgnore:
+          code = fmt::format("d.get<std::uint32_t>(\"{}\");  // [ignore]\n{} = nullptr;\n", s.label,
+                             lv);
+          break;
+      }
+      if (s.ctxType.empty() && (l.allNodes || (l.dontFree && !s.client))) {
+        code = allocationMode(l, lv, code, s);
+      }
+      out += code;
+      return;
+    }
+    if (s.ctxType.empty()) {
+      unsupported(out, s, "an embedded pointer outside a struct");
+      return;
+    }
+    if (lv.find("[i") != std::string::npos) {
+      unsupported(out, s, "an array of pointers");
+      return;
+    }
+    if (l.pointer == PointerKind::kIgnore) {
+      out +=
+          fmt::format("d.get<std::uint32_t>(\"{}\");  // [ignore]\n{} = nullptr;\n", s.label, lv);
+      return;
+    }
+    // The deferred function allocates (a [ref] or [unique] referent; arrays size themselves).
+    std::string fn = deferredFunctionPull(el, i, lv, referent, array, s, depth);
+    switch (l.pointer) {
+      case PointerKind::kRef:
+        out += fmt::format("d.refId(\"{}\");\nd.defer(&{}, &v);\n", s.label, fn);
+        return;
+      case PointerKind::kUnique:
+        out += fmt::format("if (d.uniqueId({}, \"{}\")) d.defer(&{}, &v);\n", lv, s.label, fn);
+        return;
+      case PointerKind::kFull:
+        out += fmt::format("if (d.fullId({}, \"{}\")) d.defer(&{}, &v);\n", lv, s.label, fn);
+        return;
+      case PointerKind::kIgnore:
+        return;
+    }
+  }
+
+  std::string deferredFunctionPull(const Element& el, std::size_t i, const std::string& lv,
+                                   const std::string& referent, bool array, const Site& s,
+                                   int depth) {
+    std::string name = fmt::format("pull_{}_{}", identifier(s.label), helpers_.size());
+    helpers_.emplace_back();
+    std::size_t slot = helpers_.size() - 1;
+    Site inner = s;
+    inner.chain = true;
+    std::string body;
+    if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent(lv, s);
+    if (array && !el.levels[i + 1].isString) {
+      // The caller's array may be smaller than the reply's: new memory, the old reported.
+      body += fmt::format("d.orphan({0});\n{0} = nullptr;\n", lv);
+    }
+    pull(body, el, i + 1, referent, inner, depth + 1);
+    helpers_[slot] = fmt::format(
+        "void {}(warden::ndr::Decoder& d, void* c) {{\n"
+        "    auto& v = *static_cast<{}*>(c);\n{}}}\n",
+        name, s.ctxType, indent(body));
+    return name;
+  }
+
+  // ACF allocate(all_nodes) and/or dont_free on a parameter's pointer type: the graph is sized in
+  // a first pass and read again into one block; dont_free takes memory the manager keeps.
+  std::string allocationMode(const Level& l, const std::string& lv, const std::string& code,
+                             const Site& s) {
+    std::string out = "{\n";
+    std::string owner = s.client     ? "d.allocator()"
+                        : l.dontFree ? "call_.userAllocator()"
+                                     : "d.allocator()";
+    if (!l.allNodes) {
+      out += indent(fmt::format(
+          "warden::ndr::Allocator* outer_ = d.swapAllocator(&call_.userAllocator());  // "
+          "dont_free\n{}d.drain();\nd.swapAllocator(outer_);\n",
+          code));
+      return out + "}\n";
+    }
+    std::string text = fmt::format(
+        "// allocate(all_nodes{}): size the graph, then read it into one block.\n"
+        "warden::ndr::Allocator& owner_ = {};\n"
+        "const std::size_t start_ = d.offset();\n"
+        "d.orphan({});\n"
+        "{} = nullptr;\n"
+        "std::size_t total_ = 0;\n"
+        "{{\n"
+        "    warden::ndr::MeasuringAllocator sizing_;\n"
+        "    warden::ndr::Allocator* outer_ = d.swapAllocator(&sizing_);\n"
+        "{}"
+        "    d.drain();\n"
+        "    d.swapAllocator(outer_);\n"
+        "    total_ = sizing_.total();\n"
+        "    {} = nullptr;\n"
+        "}}\n"
+        "if (total_ != 0) {{\n"
+        "    d.rewind(start_);\n"
+        "    void* block_ = owner_.allocate(total_);\n"
+        "    if (block_ == nullptr) d.invalid(warden::ndr::kOutOfMemory, \"{}\", \"all_nodes "
+        "block refused\");\n"
+        "{}"
+        "    warden::ndr::BumpAllocator bump_(block_, total_);\n"
+        "    warden::ndr::Allocator* outer_ = d.swapAllocator(&bump_);\n"
+        "{}"
+        "    d.drain();\n"
+        "    d.swapAllocator(outer_);\n"
+        "}} else {{\n"
+        "    d.rewind(start_);\n"
+        "{}"
+        "}}\n",
+        l.dontFree ? ", dont_free" : "", owner, lv, lv, indent(code), lv, s.label,
+        s.client ? "" : "    call_.stubBlock(block_, total_);\n", indent(code), indent(code));
+    return out + indent(text) + "}\n";
+  }
+
+  // Array element loops and the element code for levels[i+1..].
+  void pushElements(std::string& out, const Element& el, std::size_t i, const std::string& lv,
+                    const std::string& count, const Site& s, int depth) {
+    const Level& next = el.levels[i + 1];
+    if (next.kind == Kind::kData && simpleData(next)) {
+      out += fmt::format("e.putArray({}, {});\n", lv, count);
+      return;
+    }
+    std::string var = fmt::format("i{}_", depth);
+    std::string body;
+    push(body, el, i + 1, fmt::format("{}[{}]", lv, var), s, depth + 1);
+    out += fmt::format("for (std::uint32_t {0} = 0; {0} < {1}; ++{0}) {{\n{2}}}\n", var, count,
+                       indent(body));
+  }
+
+  void pullElements(std::string& out, const Element& el, std::size_t i, const std::string& lv,
+                    const std::string& count, const Site& s, int depth) {
+    const Level& next = el.levels[i + 1];
+    if (next.kind == Kind::kData && simpleData(next)) {
+      out += fmt::format("d.getArray({}, {}, \"{}\");\n", lv, count, s.label);
+      return;
+    }
+    std::string var = fmt::format("i{}_", depth);
+    std::string body;
+    pull(body, el, i + 1, fmt::format("{}[{}]", lv, var), s, depth + 1);
+    out += fmt::format("for (std::uint32_t {0} = 0; {0} < {1}; ++{0}) {{\n{2}}}\n", var, count,
+                       indent(body));
+  }
+
+  bool stringData(const Element& el, std::size_t i) const {
+    const Level& next = el.levels[i + 1];
+    return next.kind == Kind::kData &&
+           (next.resolved.kind == RKind::kChar || next.resolved.kind == RKind::kWchar ||
+            next.resolved.kind == RKind::kInteger) &&
+           (next.resolved.size == 1 || next.resolved.size == 2);
+  }
+
+  void pushArray(std::string& out, const Element& el, std::size_t i, const std::string& lv,
+                 const Site& s, int depth) {
+    const Level& l = el.levels[i];
+    if (i + 1 < el.levels.size() && el.levels[i + 1].kind == Kind::kArray &&
+        (l.conformant || el.levels[i + 1].conformant)) {
+      unsupported(out, s, "a multi-dimensional conformant array");
+      return;
+    }
+    if (l.isString) {
+      if (!stringData(el, i)) {
+        unsupported(out, s, "a [string] of this element type");
+      } else if (l.fixed) {
+        out += fmt::format("warden::ndr::pushFixedString(e, {}, {});\n", lv,
+                           exprCode(l.size, s.names));
+      } else {
+        out += fmt::format("warden::ndr::pushString(e, {});\n", lv);
+      }
+      return;
+    }
+    if (!l.fixed && i == 0 && !s.ctxType.empty()) {
+      unsupported(out, s, "a conformant structure (a conformant array member)");
+      return;
+    }
+    std::string n = fmt::format("n{}_", depth);
+    std::string len = fmt::format("l{}_", depth);
+    out += "{\n";
+    std::string body;
+    body += fmt::format("const auto {} = static_cast<std::uint32_t>({});\n", n,
+                        exprCode(l.size, s.names));
+    if (l.conformant) body += fmt::format("e.put<std::uint32_t>({});\n", n);
+    std::string count = n;
+    if (l.varying) {
+      body += fmt::format("const auto {} = static_cast<std::uint32_t>({});\n", len,
+                          l.length ? exprCode(l.length, s.names) : n);
+      body += fmt::format(
+          "if ({0} > {1}) throw warden::ndr::Fault(warden::ndr::kInvalidBound, \"{2}: length_is "
+          "\" + std::to_string({0}) + \" is past size \" + std::to_string({1}));\n",
+          len, n, s.label);
+      body += fmt::format("e.put<std::uint32_t>(0);\ne.put<std::uint32_t>({});\n", len);
+      count = len;
+    }
+    if (l.conformant) body += fmt::format("e.align({});\n", alignment(el, i + 1));
+    pushElements(body, el, i, lv, count, s, depth);
+    out += indent(body) + "}\n";
+  }
+
+  void pullArray(std::string& out, const Element& el, std::size_t i, const std::string& lv,
+                 const Site& s, int depth) {
+    const Level& l = el.levels[i];
+    if (i + 1 < el.levels.size() && el.levels[i + 1].kind == Kind::kArray &&
+        (l.conformant || el.levels[i + 1].conformant)) {
+      unsupported(out, s, "a multi-dimensional conformant array");
+      return;
+    }
+    if (l.isString) {
+      if (!stringData(el, i)) {
+        unsupported(out, s, "a [string] of this element type");
+      } else if (l.fixed) {
+        out += fmt::format("warden::ndr::pullFixedString(d, {}, {}, \"{}\");\n", lv,
+                           exprCode(l.size, s.names), s.label);
+      } else {
+        out += fmt::format("warden::ndr::pullString(d, {}, \"{}\");\n", lv, s.label);
+      }
+      return;
+    }
+    if (!l.fixed && i == 0 && !s.ctxType.empty()) {
+      unsupported(out, s, "a conformant structure (a conformant array member)");
+      return;
+    }
+    const unsigned wire = minWire(el, i + 1);
+    std::string n = fmt::format("n{}_", depth);
+    std::string len = fmt::format("l{}_", depth);
+    std::string body;
+    if (l.conformant) {
+      body += fmt::format("const std::uint32_t {} = d.conformance(\"{}\");\n", n, s.label);
+    } else {
+      body += fmt::format("const auto {} = static_cast<std::uint32_t>({});\n", n,
+                          exprCode(l.size, s.names));
+    }
+    std::string count = n;
+    if (l.varying) {
+      body += fmt::format("const std::uint32_t {} = d.variance({}, {}, \"{}\");\n", len, n, wire,
+                          s.label);
+      count = len;
+    } else {
+      body += fmt::format("d.needElements({}, {}, \"{}\");\n", n, wire, s.label);
+    }
+    if (l.conformant) {
+      if (!s.ctxType.empty() && l.size) {
+        // Inside a struct the size expression's fields are already read: they must agree.
+        body += fmt::format("d.expectEqual({}, static_cast<std::uint64_t>({}), \"{}\");\n", n,
+                            exprCode(l.size, s.names), s.label);
+      }
+      if (s.client && s.ctxType.empty()) {
+        // The caller's storage holds what its [in] size expression says: never write past it.
+        body += fmt::format(
+            "if ({0} > cap_{1}) d.invalid(warden::ndr::kInvalidBound, \"{2}\", \"the reply's \" + "
+            "std::to_string({0}) + \" elements do not fit the caller's \" + "
+            "std::to_string(cap_{1}));\n",
+            n, el.name, s.label);
+      } else {
+        body += fmt::format(
+            "if ({0} == nullptr) {0} = static_cast<std::remove_reference_t<decltype({0})>>("
+            "d.allocate(sizeof *{0} * {1}, \"{2}\"));\n",
+            lv, n, s.label);
+      }
+      body += fmt::format("d.align({});\n", alignment(el, i + 1));
+    }
+    pullElements(body, el, i, lv, count, s, depth);
+    out += "{\n" + indent(body) + "}\n";
+  }
+
+  void pushData(std::string& out, const Level& l, const std::string& lv, const Site& s) {
+    const Resolved& r = l.resolved;
+    if (r.contextHandle) return unsupported(out, s, "a context handle");
+    switch (r.kind) {
+      case RKind::kVoid:
+      case RKind::kHandle:
+        return;
+      case RKind::kStruct:
+        if (aggregate(l) == nullptr) return unsupported(out, s, "a struct defined elsewhere");
+        out += fmt::format("ndr_push(e, {});\n", lv);
+        return;
+      case RKind::kUnion:
+        return unsupported(out, s, "a union");
+      case RKind::kEnum:
+        if (r.size == 4) {
+          out += fmt::format("e.put<std::uint32_t>(static_cast<std::uint32_t>({}));\n", lv);
+        } else {
+          out += fmt::format("e.putEnum16(static_cast<std::int64_t>({}), \"{}\");\n", lv, s.label);
+        }
+        return;
+      case RKind::kFloat:
+        out += fmt::format("e.put<{}>({});\n", r.size == 4 ? "float" : "double", lv);
+        return;
+      case RKind::kInteger:
+      case RKind::kChar:
+      case RKind::kWchar:
+      case RKind::kBoolean:
+        out += fmt::format("e.put<{0}>(static_cast<{0}>({1}));\n", uint(r.size), lv);
+        return;
+      default:
+        return unsupported(out, s, fmt::format("type '{}'", l.type));
+    }
+  }
+
+  void pullData(std::string& out, const Element& el, const Level& l, const std::string& lv,
+                const Site& s) {
+    const Resolved& r = l.resolved;
+    if (r.contextHandle) return unsupported(out, s, "a context handle");
+    std::string cast = fmt::format("static_cast<std::remove_cvref_t<decltype({})>>", lv);
+    switch (r.kind) {
+      case RKind::kVoid:
+      case RKind::kHandle:
+        return;
+      case RKind::kStruct:
+        if (aggregate(l) == nullptr) return unsupported(out, s, "a struct defined elsewhere");
+        out += fmt::format("ndr_pull(d, {});\n", lv);
+        return;
+      case RKind::kUnion:
+        return unsupported(out, s, "a union");
+      case RKind::kEnum:
+        if (r.size == 4) {
+          out += fmt::format("{} = {}(d.get<std::uint32_t>(\"{}\"));\n", lv, cast, s.label);
+        } else {
+          out += fmt::format("{} = {}(d.getEnum16(\"{}\"));\n", lv, cast, s.label);
+        }
+        return;
+      case RKind::kFloat:
+        out +=
+            fmt::format("{} = d.get<{}>(\"{}\");\n", lv, r.size == 4 ? "float" : "double", s.label);
+        return;
+      case RKind::kInteger:
+      case RKind::kChar:
+      case RKind::kWchar:
+      case RKind::kBoolean:
+        out += fmt::format("{} = {}(d.get<{}>(\"{}\"));\n", lv, cast, uint(r.size), s.label);
+        if (const ast::Attribute* range =
+                el.attributes ? findAttribute(*el.attributes, "range") : nullptr;
+            range && range->args.size() == 2 && &l == &el.levels.front()) {
+          out += fmt::format("d.checkRange(static_cast<std::int64_t>({}), {}, {}, \"{}\");\n", lv,
+                             exprCode(range->args[0], s.names), exprCode(range->args[1], s.names),
+                             s.label);
+        }
+        return;
+      default:
+        return unsupported(out, s, fmt::format("type '{}'", l.type));
+    }
+  }
+
+  const ir::Interface& in_;
+  std::map<std::string, const ir::Aggregate*> aggregates_;
+  std::vector<std::string> helpers_;
+};
+
+std::string shortName(const std::string& aggregate) {
+  std::size_t space = aggregate.find(' ');
+  return space == std::string::npos ? aggregate : aggregate.substr(space + 1);
+}
+
+void flushHelpers(CodeWriter& w, Generator& g) {
+  for (const std::string& h : g.helpers()) {
+    w.raw(h);
+  }
+  g.helpers().clear();
+}
+
+Names paramNames(const ir::Function& f) {
+  Names n;
+  for (const Element& p : f.params) n.fields.insert(p.name);
+  return n;  // parameters are spelled as they are
+}
+
+bool isHandle(const Element& p) {
+  return p.levels.size() == 1 && p.levels[0].resolved.kind == RKind::kHandle;
+}
+
+}  // namespace
+
+void emitNdrTypes(CodeWriter& w, const ir::Interface& in) {
+  Generator g(in);
+  std::vector<const ir::Aggregate*> structs;
+  for (const ir::Aggregate& a : in.types) {
+    if (a.structDef && a.name.find("(anonymous)") == std::string::npos) structs.push_back(&a);
+  }
+  if (structs.empty()) return;
+  w.line("");
+  for (const ir::Aggregate* a : structs) {
+    w.line("void ndr_push(warden::ndr::Encoder& e, const {}& v);", a->name);
+    w.line("void ndr_pull(warden::ndr::Decoder& d, {}& v);", a->name);
+  }
+  for (const ir::Aggregate* a : structs) {
+    Site s;
+    s.ctxType = a->name;
+    s.names.prefix = "v.";
+    for (const Element& m : a->members) s.names.fields.insert(m.name);
+    unsigned align = 1;
+    for (const Element& m : a->members) align = std::max(align, g.alignment(m, 0));
+    std::string pushBody, pullBody;
+    for (const Element& m : a->members) {
+      Site ms = s;
+      ms.label = fmt::format("{}.{}", shortName(a->name), m.name);
+      std::string lv = fmt::format("v.{}", m.name);
+      g.push(pushBody, m, 0, lv, ms, 0);
+      g.pull(pullBody, m, 0, lv, ms, 0);
+    }
+    w.line("");
+    flushHelpers(w, g);
+    w.line("void ndr_push(warden::ndr::Encoder& e, const {}& v) {{", a->name);
+    w.indent();
+    w.line("e.align({});", align);
+    w.raw(pushBody.substr(0, pushBody.size() - (pushBody.empty() ? 0 : 1)));
+    w.dedent();
+    w.line("}}");
+    w.line("");
+    w.line("void ndr_pull(warden::ndr::Decoder& d, {}& v) {{", a->name);
+    w.indent();
+    w.line("d.align({});", align);
+    w.raw(pullBody.substr(0, pullBody.size() - (pullBody.empty() ? 0 : 1)));
+    w.dedent();
+    w.line("}}");
+  }
+}
+
+void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Function& f,
+                         const ast::Operation& op, const std::string& binding,
+                         const std::string& ifspec) {
+  Generator g(in);
+  const ast::Attribute* status = findAttribute(op.attributes, "comm_status");
+  if (!status) status = findAttribute(op.attributes, "fault_status");
+  const bool hasResult = f.result.levels.front().resolved.kind != RKind::kVoid ||
+                         f.result.levels.front().kind != Kind::kData;
+  std::string body;
+  if (binding.empty()) {
+    body += fmt::format(
+        "#error \"warden idl: {}: no binding handle (add a handle_t parameter or "
+        "an ACF implicit_handle)\"\n",
+        f.name);
+  }
+  body += fmt::format("warden::stub::ClientCall call_({}, {}, {});\n",
+                      binding.empty() ? "nullptr" : binding, ifspec, f.opnum);
+  // What the caller's [out] and [in, out] arrays can hold, from their size expressions now.
+  for (const Element& p : f.params) {
+    if (!p.out || p.levels.size() < 2 || p.levels[0].kind != Kind::kPointer ||
+        p.levels[1].kind != Kind::kArray || p.levels[1].isString || !p.levels[1].conformant) {
+      continue;
+    }
+    body += fmt::format("const std::uint64_t cap_{} = static_cast<std::uint64_t>({});\n", p.name,
+                        exprCode(p.levels[1].size, paramNames(f)));
+  }
+  body += "warden::ndr::Encoder& e = call_.request();\n";
+  for (const Element& p : f.params) {
+    if (!p.in || isHandle(p)) continue;
+    Site s;
+    s.label = fmt::format("{}.{}", f.name, p.name);
+    g.push(body, p, 0, std::string(p.name), s, 0);
+    body += "e.drain();\n";
+  }
+  for (const Element& p : f.params) {
+    if (p.out && !p.in && p.levels[0].kind == Kind::kPointer) {
+      body += fmt::format(
+          "if ({} == nullptr) throw warden::ndr::Fault(warden::ndr::kNullRefPointer, \"{}.{}: a "
+          "[ref] pointer is null\");\n",
+          p.name, f.name, p.name);
+    }
+  }
+  body += "warden::ndr::Decoder& d = call_.send();\n";
+  for (const Element& p : f.params) {
+    if (!p.out) continue;
+    Site s;
+    s.client = true;
+    s.label = fmt::format("{}.{}", f.name, p.name);
+    std::string code;
+    g.pull(code, p, 0, std::string(p.name), s, 0);
+    const bool fixedReferent = p.levels.size() >= 2 && p.levels[0].kind == Kind::kPointer &&
+                               p.levels[1].kind != Kind::kArray;
+    if (!p.in && fixedReferent) {
+      // [out]-only storage holds nothing yet: embedded pointers in it are not the caller's nodes.
+      body += fmt::format("std::memset(static_cast<void*>({0}), 0, sizeof *{0});\n", p.name);
+    }
+    const ast::Attribute* byteCount = findAttribute(*p.attributes, "byte_count");
+    if (byteCount && fixedReferent && !byteCount->args.empty()) {
+      // byte_count: the caller's one buffer holds the referent and every node under it.
+      std::string len = exprCode(byteCount->args[0], paramNames(f));
+      body += fmt::format(
+          "{{\n"
+          "    if ({1} < sizeof *{0}) throw warden::ndr::Fault(warden::ndr::kByteCountTooSmall, "
+          "\"{2}.{0}: byte_count \" + std::to_string({1}) + \" is smaller than one node\");\n"
+          "    warden::ndr::BumpAllocator bytes_(reinterpret_cast<std::byte*>({0}) + sizeof *{0}, "
+          "{1} - sizeof *{0});\n"
+          "    warden::ndr::Allocator* outer_ = d.swapAllocator(&bytes_);\n"
+          "{3}"
+          "    d.drain();\n"
+          "    d.swapAllocator(outer_);\n"
+          "}}\n",
+          p.name, len, f.name, [&] {
+            std::string out;
+            std::size_t start = 0;
+            while (start < code.size()) {
+              std::size_t end = code.find('\n', start);
+              out += "    " + code.substr(start, end - start) + "\n";
+              start = end + 1;
+            }
+            return out;
+          }());
+      continue;
+    }
+    body += code;
+    body += "d.drain();\n";
+  }
+  if (hasResult) {
+    body += fmt::format("{} result_{{}};\n", returnType(op));
+    Site s;
+    s.client = true;
+    s.label = fmt::format("{}.(result)", f.name);
+    g.pull(body, f.result, 0, "result_", s, 0);
+    body += "d.drain();\n";
+  }
+  body += "d.finish();\n";
+  if (hasResult) body += "return result_;\n";
+  w.line("");
+  flushHelpers(w, g);
+  w.line("{} {{", prototype(op));
+  w.indent();
+  if (status && hasResult) {
+    // [comm_status] / [fault_status]: a failed call returns its status instead of throwing.
+    w.line("try {{");
+    w.indent();
+    w.raw(body.substr(0, body.size() - 1));
+    w.dedent();
+    w.line("}} catch (const warden::ndr::Fault& fault_) {{");
+    w.line("    return fault_.status();");
+    w.line("}}");
+  } else {
+    w.raw(body.substr(0, body.size() - 1));
+  }
+  w.dedent();
+  w.line("}}");
+}
+
+void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Function& f,
+                         const ast::Operation& op, const std::string& epvType) {
+  Generator g(in);
+  const bool hasResult = f.result.levels.front().resolved.kind != RKind::kVoid ||
+                         f.result.levels.front().kind != Kind::kData;
+  std::string body;
+  body += fmt::format("const auto& m_ = *static_cast<const {}*>(epv_);\n", epvType);
+  body += "warden::ndr::Decoder& d = call_.request();\n";
+  std::vector<std::string> args;
+  for (std::size_t k = 0; k < f.params.size(); ++k) {
+    const Element& p = f.params[k];
+    const ast::Param& ap = op.params[k];
+    if (isHandle(p)) {
+      body += fmt::format("{} = call_.binding();\n", localVariable(ap.type, ap.declarator));
+    } else {
+      body += fmt::format("{}{{}};\n", localVariable(ap.type, ap.declarator));
+    }
+    args.emplace_back(p.name);
+  }
+  for (const Element& p : f.params) {
+    if (!p.in || isHandle(p)) continue;
+    Site s;
+    s.label = fmt::format("{}.{}", f.name, p.name);
+    g.pull(body, p, 0, std::string(p.name), s, 0);
+    body += "d.drain();\n";
+  }
+  body += "d.finish();\n";
+  // [out]-only ref pointers: the stub allocates the first level, zeroed.
+  for (const Element& p : f.params) {
+    if (p.in || p.levels.size() < 2 || p.levels[0].kind != Kind::kPointer) continue;
+    const Level& next = p.levels[1];
+    if (next.kind == Kind::kArray) {
+      if (!next.conformant || next.size == nullptr) {
+        body += fmt::format(
+            "#error \"warden idl: {}.{}: an [out] array needs a size_is the server can "
+            "evaluate\"\n",
+            f.name, p.name);
+        continue;
+      }
+      body += fmt::format(
+          "{0} = static_cast<decltype({0})>(call_.allocate(sizeof *{0} * "
+          "static_cast<std::size_t>({1})));\n",
+          p.name, exprCode(next.size, paramNames(f)));
+    } else {
+      body +=
+          fmt::format("{0} = static_cast<decltype({0})>(call_.allocate(sizeof *{0}));\n", p.name);
+    }
+  }
+  std::string call = fmt::format("m_.{}({})", f.name, fmt::join(args, ", "));
+  if (hasResult) {
+    body += fmt::format("{} result_ = {};\n", returnType(op), call);
+  } else {
+    body += call + ";\n";
+  }
+  body += "warden::ndr::Encoder& e = call_.reply();\n";
+  for (const Element& p : f.params) {
+    if (!p.out) continue;
+    Site s;
+    s.label = fmt::format("{}.{}", f.name, p.name);
+    g.push(body, p, 0, std::string(p.name), s, 0);
+    body += "e.drain();\n";
+  }
+  if (hasResult) {
+    Site s;
+    s.label = fmt::format("{}.(result)", f.name);
+    g.push(body, f.result, 0, "result_", s, 0);
+    body += "e.drain();\n";
+  }
+  body += "call_.freeManagerBlocks();\n";
+  w.line("");
+  flushHelpers(w, g);
+  w.line("void s_{}(const void* epv_, warden::stub::ServerCall& call_) {{", f.name);
+  w.indent();
+  w.raw(body.substr(0, body.size() - 1));
+  w.dedent();
+  w.line("}}");
+}
+
+}  // namespace warden::idl

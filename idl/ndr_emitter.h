@@ -1,0 +1,31 @@
+// The NDR bodies of the stubs, generated from the levels IR as straight-line C++ over
+// warden/ndr.h: for each struct an ndr_push (scalars in place, embedded referents deferred
+// through functions generated per pointer) and an ndr_pull; for each operation the client stub
+// (marshal [in], send, unmarshal [out] into the caller's memory) and the server stub (unmarshal
+// into the call's scope, allocate [out] first levels, call the manager, marshal the reply, free
+// what the manager allocated). A construct the generator does not handle yet becomes an #error
+// naming it, so a stub that would marshal wrongly does not compile.
+#pragma once
+
+#include <string>
+
+#include "idl/ast.h"
+#include "idl/code_writer.h"
+#include "idl/levels.h"
+
+namespace warden::idl {
+
+// ndr_push / ndr_pull for every struct of `in`.
+void emitNdrTypes(CodeWriter& w, const ir::Interface& in);
+
+// The client stub of `op` (its IR is `f`); `binding` is the handle expression it binds with
+// (a handle_t parameter or the ACF's implicit handle), empty when the operation has none.
+void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Function& f,
+                         const ast::Operation& op, const std::string& binding,
+                         const std::string& ifspec);
+
+// The server stub s_<op>(const void* epv, ServerCall&) calling the manager through `epvType`.
+void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Function& f,
+                         const ast::Operation& op, const std::string& epvType);
+
+}  // namespace warden::idl
