@@ -65,7 +65,7 @@ struct Site {
 
 class Generator {
  public:
-  explicit Generator(const ir::Interface& in) : in_(in) {
+  explicit Generator(const ir::Interface& in) {
     for (const ir::Aggregate& a : in.types) aggregates_[a.name] = &a;
   }
 
@@ -678,7 +678,6 @@ class Generator {
     }
   }
 
-  const ir::Interface& in_;
   std::map<std::string, const ir::Aggregate*> aggregates_;
   std::vector<std::string> helpers_;
 };
