@@ -34,3 +34,20 @@ function(warden_tests library)
                                           warden_warnings)
   gtest_discover_tests(${target} TEST_PREFIX "${library}." DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# warden_idl_generate(<var> IDL <file.idl> [ACF <file.acf>] [ARGS ...]): runs `warden idl` at build
+# time into this directory's generated/<name>/ and sets <var> to the stubs it writes (the header
+# is there too: add the directory to the target's include path, which is in <var>_DIR).
+function(warden_idl_generate var)
+  cmake_parse_arguments(ARG "" "IDL;ACF" "ARGS" ${ARGN})
+  get_filename_component(name ${ARG_IDL} NAME_WE)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/generated/${name})
+  add_custom_command(
+    OUTPUT ${out}/${name}.h ${out}/${name}_c.cc ${out}/${name}_s.cc
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
+    COMMAND warden idl ${ARG_IDL} -o ${out} --header --client --server ${ARG_ARGS}
+    DEPENDS warden ${ARG_IDL} ${ARG_ACF}
+    COMMENT "warden idl ${name}.idl")
+  set(${var} ${out}/${name}_c.cc ${out}/${name}_s.cc PARENT_SCOPE)
+  set(${var}_DIR ${out} PARENT_SCOPE)
+endfunction()

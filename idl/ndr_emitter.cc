@@ -140,6 +140,18 @@ class Generator {
     return std::max(l.resolved.size, 1u);
   }
 
+  // A parameter's array whose max_count (and actual_count) the server checks against its
+  // size_is (and length_is) after reading every [in] parameter: the first array of the chain,
+  // when it is conformant and sized by an expression.
+  static const Level* correlated(const Element& el) {
+    for (const Level& l : el.levels) {
+      if (l.kind == Kind::kPointer) continue;
+      if (l.kind == Kind::kArray && l.conformant && l.size && !l.isString) return &l;
+      return nullptr;
+    }
+    return nullptr;
+  }
+
   const ir::Aggregate* aggregate(const Level& l) const {
     auto it = aggregates_.find(l.aggregate);
     return it == aggregates_.end() ? nullptr : it->second;
@@ -216,6 +228,10 @@ class Generator {
     return out;
   }
 
+ public:
+  static std::string indentText(const std::string& body) { return indent(body); }
+
+ private:
   static std::string indent(const std::string& body) {
     std::string out;
     std::size_t start = 0;
@@ -580,6 +596,15 @@ class Generator {
         // Inside a struct the size expression's fields are already read: they must agree.
         body += fmt::format("d.expectEqual({}, static_cast<std::uint64_t>({}), \"{}\");\n", n,
                             exprCode(l.size, s.names), s.label);
+        if (l.varying && l.length) {
+          body += fmt::format("d.expectEqual({}, static_cast<std::uint64_t>({}), \"{}\");\n", len,
+                              exprCode(l.length, s.names), s.label);
+        }
+      }
+      if (s.ctxType.empty() && !s.client && correlated(el) == &l) {
+        // A parameter's counts are checked against its expressions once every [in] is read.
+        body += fmt::format("conf_{} = {};\n", el.name, n);
+        if (l.varying && l.length) body += fmt::format("vary_{} = {};\n", el.name, len);
       }
       if (s.client && s.ctxType.empty()) {
         // The caller's storage holds what its [in] size expression says: never write past it.
@@ -588,13 +613,33 @@ class Generator {
             "std::to_string({0}) + \" elements do not fit the caller's \" + "
             "std::to_string(cap_{1}));\n",
             n, el.name, s.label);
-      } else {
-        body += fmt::format(
-            "if ({0} == nullptr) {0} = static_cast<std::remove_reference_t<decltype({0})>>("
-            "d.allocate(sizeof *{0} * {1}, \"{2}\"));\n",
-            lv, n, s.label);
+        body += fmt::format("d.align({});\n", alignment(el, i + 1));
+        pullElements(body, el, i, lv, count, s, depth);
+        out += "{\n" + indent(body) + "}\n";
+        return;
       }
-      body += fmt::format("d.align({});\n", alignment(el, i + 1));
+      const Level& next = el.levels[i + 1];
+      const bool whole = next.kind == Kind::kData && simpleData(next);
+      std::string copy = fmt::format(
+          "if ({0} == nullptr) {0} = static_cast<std::remove_reference_t<decltype({0})>>("
+          "d.allocate(sizeof *{0} * {1}, \"{2}\"{3}));\n",
+          lv, n, s.label, whole && !l.varying ? ", false" : "");
+      copy += fmt::format("d.align({});\n", alignment(el, i + 1));
+      pullElements(copy, el, i, lv, count, s, depth);
+      const bool forced = el.attributes && findAttribute(*el.attributes, "force_allocate");
+      if (whole && !s.client && !forced) {
+        // The server reads a whole array of plain values in place when it can.
+        body += fmt::format(
+            "if (auto* in_place_ = {0} == nullptr ? d.alias<std::remove_pointer_t<std::remove_"
+            "reference_t<decltype({0})>>>({1}, {2}, \"{3}\") : nullptr) {{\n"
+            "    {0} = in_place_;\n"
+            "}} else {{\n{4}}}\n",
+            lv, n, count, s.label, indent(copy));
+      } else {
+        body += copy;
+      }
+      out += "{\n" + indent(body) + "}\n";
+      return;
     }
     pullElements(body, el, i, lv, count, s, depth);
     out += "{\n" + indent(body) + "}\n";
@@ -887,11 +932,34 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
     args.emplace_back(p.name);
   }
   for (const Element& p : f.params) {
+    if (!p.in || !Generator::correlated(p)) continue;
+    body += fmt::format("std::uint64_t conf_{} = ~std::uint64_t{{0}};\n", p.name);
+    if (Generator::correlated(p)->varying && Generator::correlated(p)->length) {
+      body += fmt::format("std::uint64_t vary_{} = 0;\n", p.name);
+    }
+  }
+  for (const Element& p : f.params) {
     if (!p.in || isHandle(p)) continue;
     Site s;
     s.label = fmt::format("{}.{}", f.name, p.name);
     g.pull(body, p, 0, std::string(p.name), s, 0);
     body += "d.drain();\n";
+  }
+  // The counts on the wire against the expressions over the parameters now read (MIDL's /robust
+  // correlation checks): a manager then never reads past what arrived.
+  for (const Element& p : f.params) {
+    const Level* l = p.in ? Generator::correlated(p) : nullptr;
+    if (l == nullptr) continue;
+    std::string label = fmt::format("{}.{}", f.name, p.name);
+    std::string checks =
+        fmt::format("d.expectEqual(conf_{}, static_cast<std::uint64_t>({}), \"{}\");\n", p.name,
+                    exprCode(l->size, paramNames(f)), label);
+    if (l->varying && l->length) {
+      checks += fmt::format("d.expectEqual(vary_{}, static_cast<std::uint64_t>({}), \"{}\");\n",
+                            p.name, exprCode(l->length, paramNames(f)), label);
+    }
+    body += fmt::format("if (conf_{} != ~std::uint64_t{{0}}) {{\n{}}}\n", p.name,
+                        Generator::indentText(checks));
   }
   body += "d.finish();\n";
   // [out]-only ref pointers: the stub allocates the first level, zeroed.
@@ -915,6 +983,7 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
           fmt::format("{0} = static_cast<decltype({0})>(call_.allocate(sizeof *{0}));\n", p.name);
     }
   }
+  body += "call_.handOver();\n";
   std::string call = fmt::format("m_.{}({})", f.name, fmt::join(args, ", "));
   if (hasResult) {
     body += fmt::format("{} result_ = {};\n", returnType(op), call);

@@ -62,10 +62,15 @@ ServerCall::ServerCall(const InterfaceSpec& spec, std::span<const std::uint8_t> 
       reply_(&table_, ndr::FullPointerTable::kReply) {
   request_ = std::make_unique<ndr::Decoder>(request, *state_, &table_,
                                             ndr::FullPointerTable::kRequest, limits);
+  request_->allowAliasing(state_.get());
   reply_.recordVisits(&visited_);
 }
 
-ServerCall::~ServerCall() = default;  // the scope releases everything the stub took
+// The scope releases everything the stub took; dont_free data the manager never received goes
+// back to the interface's allocator.
+ServerCall::~ServerCall() {
+  for (void* p : user_.blocks) spec_.free(p);
+}
 
 void* ServerCall::allocate(std::size_t bytes) { return request_->allocate(bytes, "[out]"); }
 
@@ -82,7 +87,7 @@ void ServerCall::freeManagerBlocks() {
     return false;
   };
   for (const void* p : visited_) {
-    if (heap.owns(p) || inStubBlock(p)) continue;
+    if (heap.owns(p) || inStubBlock(p) || request_->inBuffer(p)) continue;
     spec_.free(const_cast<void*>(p));
     ++managerFreed_;
   }
@@ -140,12 +145,11 @@ void InProcessServer::call(const InterfaceSpec& client, std::uint32_t opnum,
   for (const Registered& r : interfaces_) {
     if (!sameInterface(r.spec->id, client.id)) continue;
     // The server reads its own copy, as it would after a network: no pointer crosses.
-    std::vector<std::uint8_t> received(request.begin(), request.end());
-    lastRequest_ = received;
+    lastRequest_.assign(request.begin(), request.end());
     std::vector<std::uint8_t> sent;
     std::string detail;
     std::uint32_t status =
-        dispatch(*r.spec, r.epv, opnum, received, sent, nullptr, limits, &last_, &detail);
+        dispatch(*r.spec, r.epv, opnum, lastRequest_, sent, nullptr, limits, &last_, &detail);
     if (status != 0)
       throw ndr::Fault(status, fmt::format("server fault 0x{:x}: {}", status, detail));
     reply = std::move(sent);

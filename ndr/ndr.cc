@@ -175,7 +175,7 @@ void Decoder::checkRange(std::int64_t v, std::int64_t lo, std::int64_t hi, const
   }
 }
 
-void* Decoder::allocate(std::size_t bytes, const char* field) {
+void* Decoder::allocate(std::size_t bytes, const char* field, bool zeroed) {
   if (bytes > limits_.maxAllocationBytes - std::min(allocated_, limits_.maxAllocationBytes)) {
     invalid(kBadStubData, field,
             fmt::format("{} more bytes would pass the call's limit of {} (already {})", bytes,
@@ -188,7 +188,7 @@ void* Decoder::allocate(std::size_t bytes, const char* field) {
             fmt::format("{} bytes refused", bytes));
   }
   allocated_ += bytes;
-  std::memset(p, 0, bytes);
+  if (zeroed) std::memset(p, 0, bytes);
   return p;
 }
 

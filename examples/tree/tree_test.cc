@@ -126,6 +126,16 @@ void m_BuildInto(handle_t h, uint32_t, short depth, TREE* result) {
   midl_user_free(t);
 }
 
+int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
+  int32_t sum = 0;
+  for (uint32_t i = 0; i < n; ++i) sum += data[i];
+  return sum;
+}
+
+int32_t m_ChecksumCopy(handle_t h, uint32_t n, unsigned char* data) {
+  return m_Checksum(h, n, data);
+}
+
 }  // extern "C"
 
 namespace {
@@ -345,6 +355,61 @@ TEST_F(TreeTest, SumRequestBytesFollowNdrAndImpacketReadsThem) {
   };
   EXPECT_EQ(mask(theirs), mask(expected));
   EXPECT_NE(theirs.substr(8, 8), "00000000");  // impacket's referent IDs are not null
+}
+
+TEST_F(TreeTest, ServerReadsAPlainArrayInPlaceUnlessForceAllocate) {
+  std::vector<unsigned char> data(1000);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<unsigned char>(i);
+  int32_t expected = 0;
+  for (unsigned char c : data) expected += c;
+  EXPECT_EQ(Checksum(h_, static_cast<uint32_t>(data.size()), data.data()), expected);
+  EXPECT_EQ(server_.lastCall().stubAllocations, 0u);  // aliased: no copy, nothing to free
+  EXPECT_EQ(ChecksumCopy(h_, static_cast<uint32_t>(data.size()), data.data()), expected);
+  EXPECT_EQ(server_.lastCall().stubAllocations, 1u);  // [force_allocate]: one block
+}
+
+// Hostile requests straight into the server: a fault with the status MIDL's stubs raise, nothing
+// allocated for counts the bytes cannot back, and the scope takes back what was allocated.
+TEST_F(TreeTest, AbsurdSizeIsInASmallRequestAllocatesNothing) {
+  std::vector<std::uint8_t> request = {
+      0x00, 0x00, 0x00, 0x80,  // n = 2^31
+      0x00, 0x00, 0x00, 0x80,  // data: max_count = 2^31
+  };
+  request.resize(100, 0x41);  // 92 bytes of data
+  std::vector<std::uint8_t> reply;
+  try {
+    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 8, request, reply);
+    FAIL() << "accepted";
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::ndr::kBadStubData);
+    EXPECT_NE(std::string(f.what()).find("Checksum.data"), std::string::npos) << f.what();
+  }
+  EXPECT_EQ(server_.lastCall().stubAllocations, 0u);
+  EXPECT_EQ(server_.lastCall().stubBytes, 0u);
+}
+
+TEST_F(TreeTest, TruncatedTreeIsBadStubDataAndLeavesNothingBehind) {
+  LocalTree t;
+  ASSERT_EQ(Sum(h_, &t.n[0]), 15);
+  std::vector<std::uint8_t> whole = server_.lastRequest();
+  for (std::size_t cut = 0; cut < whole.size(); ++cut) {
+    std::vector<std::uint8_t> request(whole.begin(), whole.begin() + static_cast<long>(cut));
+    std::vector<std::uint8_t> reply;
+    try {
+      server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 0, request, reply);
+      ADD_FAILURE() << "a request cut at " << cut << " of " << whole.size() << " was accepted";
+    } catch (const warden::ndr::Fault& f) {
+      EXPECT_EQ(f.status(), warden::ndr::kBadStubData) << cut;
+    }
+  }
+  // An opnum the interface does not have.
+  std::vector<std::uint8_t> reply;
+  try {
+    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 99, whole, reply);
+    ADD_FAILURE();
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::stub::kNcaOpRangeError);
+  }
 }
 
 TEST_F(TreeTest, NullRefPointerIsRefusedBeforeSending) {

@@ -285,8 +285,34 @@ class Decoder {
   // [range(lo, hi)].
   void checkRange(std::int64_t v, std::int64_t lo, std::int64_t hi, const char* field);
 
-  // `bytes` of zeroed memory from the current allocator, counted against the limits.
-  void* allocate(std::size_t bytes, const char* field);
+  // `bytes` of memory from the current allocator, counted against the limits: zeroed unless the
+  // caller is about to overwrite all of it.
+  void* allocate(std::size_t bytes, const char* field, bool zeroed = true);
+
+  // Buffer aliasing (MIDL's "private memory" on the server): `count` elements of T read in place,
+  // a pointer into the receive buffer instead of a copy. Only while `allowAliasing`'s allocator
+  // is the current one (not in an all_nodes or dont_free pass), only when the buffer needs no byte
+  // swapping and is aligned for T, and only for whole arrays (`count == maxCount`); null
+  // otherwise, and the caller copies.
+  void allowAliasing(Allocator* whenUsing) { aliasWith_ = whenUsing; }
+  template <typename T>
+  T* alias(std::size_t maxCount, std::size_t count, const char* field) {
+    if (aliasWith_ == nullptr || allocator_ != aliasWith_ || count != maxCount || count == 0 ||
+        (swap_ && sizeof(T) > 1)) {
+      return nullptr;
+    }
+    align(sizeof(T));
+    if (reinterpret_cast<std::uintptr_t>(data_ + pos_) % alignof(T) != 0) return nullptr;
+    if (count > (size_ - pos_) / sizeof(T)) fail(field, "elements", count * sizeof(T));
+    T* p = reinterpret_cast<T*>(const_cast<std::uint8_t*>(data_ + pos_));
+    pos_ += count * sizeof(T);
+    return p;
+  }
+  // Whether `p` points into the buffer being read (aliased data: never freed).
+  bool inBuffer(const void* p) const {
+    auto* b = static_cast<const std::uint8_t*>(p);
+    return b >= data_ && b < data_ + size_;
+  }
   template <typename T>
   T* allocateArray(std::size_t count, const char* field) {
     return static_cast<T*>(allocate(count * sizeof(T), field));
@@ -369,6 +395,7 @@ class Decoder {
   std::vector<Task> stack_;
   std::vector<Task> pending_;
   ClientEffects* effects_ = nullptr;
+  Allocator* aliasWith_ = nullptr;
 };
 
 // [string]s: conformant and varying, counts in characters including the terminator, offset 0.

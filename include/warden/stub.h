@@ -118,8 +118,11 @@ class ServerCall {
   handle_t binding() const { return binding_; }
   // Zeroed memory from the call's scope (an [out] ref pointer's first level).
   void* allocate(std::size_t bytes);
-  // The interface's allocator (dont_free data the manager keeps).
+  // The interface's allocator (dont_free data the manager keeps). Until handOver() the call owns
+  // what it hands out: a request that fails to unmarshal frees it.
   ndr::Allocator& userAllocator() { return user_; }
+  // The manager is about to run: dont_free data is the manager's from here on.
+  void handOver() { user_.blocks.clear(); }
   ndr::Allocator& scopeAllocator();
   // A block the stub allocated for a whole graph (all_nodes): the reply's pointers into it are
   // the stub's, not the manager's.
@@ -135,7 +138,17 @@ class ServerCall {
   const InterfaceSpec& spec_;
   handle_t binding_;
   std::unique_ptr<State> state_;
-  ndr::FunctionAllocator user_;
+  struct UserAllocator final : ndr::Allocator {
+    explicit UserAllocator(void* (*allocate)(std::size_t)) : allocate_(allocate) {}
+    void* allocate(std::size_t bytes) override {
+      void* p = allocate_(bytes);
+      if (p != nullptr) blocks.push_back(p);
+      return p;
+    }
+    void* (*allocate_)(std::size_t);
+    std::vector<void*> blocks;  // not yet handed over
+  };
+  UserAllocator user_;
   ndr::FullPointerTable table_;
   std::unique_ptr<ndr::Decoder> request_;
   ndr::Encoder reply_;
