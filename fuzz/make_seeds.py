@@ -104,6 +104,20 @@ def main():
     dce = bytes([5, 0, 0, 3, 0x10, 0, 0, 0, 24, 0, 0, 0, 1, 0, 0, 0]) + b"\x00" * 8
     write("pdu_framer", "dcerpc_request", segments(4, (0, dce[:10]), (0, dce[10:])))
     write("pdu_framer", "dns_tcp", segments(2, (0, b"\x00\x0c" + b"\x12\x34\x01\x00" + b"\x00" * 8)))
+    # NDR requests for examples/tree/tree.idl: opnum byte, then the stub data.
+    tree3 = bytes.fromhex("0100 0000 00000200 04000200"
+                          "0200 0000 00000000 00000000 0300 0000 00000000 00000000")
+    write("ndr", "sum_tree", b"\x00" + tree3)
+    write("ndr", "change_tree", b"\x01" + tree3)
+    write("ndr", "build", b"\x02" + bytes.fromhex("0300"))
+    write("ndr", "sum_all_nodes", b"\x04" + tree3)
+    write("ndr", "keep_dont_free", b"\x05" + tree3)
+    # x -> y, z; y -> z (alias), x (cycle); z -> z
+    write("ndr", "visit_graph", b"\x06" + bytes.fromhex("01000000 01000000 02000000 03000000"
+                                                        "02000000 03000000 01000000"
+                                                        "03000000 03000000 00000000"))
+    write("ndr", "build_into", b"\x07" + bytes.fromhex("00010000 0300"))
+    write("ndr", "checksum", b"\x08" + bytes.fromhex("04000000 04000000 01020304"))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ trap 'rm -rf "$work"' EXIT
 findings=build/fuzz-findings
 mkdir -p "$findings"
 status=0
-for target in pcap pcapng netmon decode display_filter pdu_framer idl; do
+for target in pcap pcapng netmon decode display_filter pdu_framer idl ndr; do
   mkdir -p "$work/$target"
   cp fuzz/corpus/"$target"/* "$work/$target/"
   log="$work/$target.log"

@@ -1,0 +1,102 @@
+// Fuzzes generated NDR unmarshalling: the first byte picks an operation of examples/tree/tree.idl,
+// the rest is its request stub data, dispatched to the generated server stub with a 16 MiB
+// allocation limit. Every input must end in a reply or a fault; nothing may crash, leak or grow
+// without bound. The managers answer cheaply (trees they build are capped at 8 levels).
+#include <cstdint>
+#include <cstdlib>
+#include <set>
+#include <vector>
+
+#include "tree.h"
+#include "warden/stub.h"
+
+namespace {
+
+PTREE complete(int depth, short& next) {
+  if (depth <= 0) return nullptr;
+  auto* n = static_cast<TREE*>(midl_user_allocate(sizeof(TREE)));
+  n->sNumber = next++;
+  n->pLeft = complete(depth - 1, next);
+  n->pRight = complete(depth - 1, next);
+  return n;
+}
+
+int32_t walk(const TREE* t) {
+  int32_t s = 0;
+  std::vector<const TREE*> stack{t};
+  while (!stack.empty()) {
+    const TREE* n = stack.back();
+    stack.pop_back();
+    if (n == nullptr) continue;
+    s += n->sNumber;
+    stack.push_back(n->pLeft);
+    stack.push_back(n->pRight);
+  }
+  return s;
+}
+
+PTREE kept = nullptr;
+
+}  // namespace
+
+extern "C" {
+int32_t m_Sum(handle_t, PTREE root) { return walk(root); }
+void m_Change(handle_t, PTREE root) {
+  root->pRight = nullptr;
+  if (root->pLeft == nullptr) {
+    short next = 0;
+    root->pLeft = complete(1, next);
+  }
+}
+void m_Build(handle_t, short depth, PTREE* result) {
+  short next = 0;
+  *result = complete(depth < 0 ? 0 : depth > 8 ? 8 : depth, next);
+}
+void m_BuildAll(handle_t h, short depth, PTREE_ALL* result) { m_Build(h, depth, result); }
+int32_t m_SumAll(handle_t, PTREE_ALL root) { return walk(root); }
+int32_t m_Keep(handle_t, PTREE_KEEP root) {
+  midl_user_free(kept);  // all_nodes: one block
+  kept = root;
+  return walk(root);
+}
+int32_t m_Visit(handle_t, GNODE* g) {
+  std::set<GNODE*> seen;
+  std::vector<GNODE*> stack{g};
+  while (!stack.empty()) {
+    GNODE* n = stack.back();
+    stack.pop_back();
+    if (n == nullptr || !seen.insert(n).second) continue;
+    stack.push_back(n->a);
+    stack.push_back(n->b);
+  }
+  return static_cast<int32_t>(seen.size());
+}
+void m_BuildInto(handle_t h, uint32_t, short depth, TREE* result) {
+  PTREE t = nullptr;
+  m_Build(h, depth, &t);
+  if (t != nullptr) {
+    *result = *t;
+    midl_user_free(t);
+  }
+}
+int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
+  int32_t s = 0;
+  for (uint32_t i = 0; i < n; ++i) s += data[i];
+  return s;
+}
+int32_t m_ChecksumCopy(handle_t h, uint32_t n, unsigned char* data) {
+  return m_Checksum(h, n, data);
+}
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const warden::stub::InterfaceSpec& spec = warden::stub::spec(tree_v1_0_s_ifspec);
+  warden::ndr::Limits limits;
+  limits.maxAllocationBytes = std::size_t{16} << 20;
+  std::vector<std::uint8_t> request(data + 1, data + size);
+  std::vector<std::uint8_t> reply;
+  warden::stub::dispatch(spec, nullptr, data[0] % (spec.operationCount + 1), request, reply,
+                         nullptr, limits, nullptr);
+  return 0;
+}
