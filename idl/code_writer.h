@@ -9,6 +9,22 @@
 
 namespace warden::idl {
 
+// `text` with four spaces before each non-empty line, every line ending in '\n': a block of
+// generated code one level deeper.
+inline std::string indentLines(std::string_view text) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) out += "    ";
+    out.append(text.substr(start, end - start));
+    out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
 class CodeWriter {
  public:
   // One line at the current indentation ("" writes an empty line).

@@ -376,7 +376,7 @@ class HeaderWriter {
     if (!s.tag.empty()) out += " " + std::string(s.tag);
     if (!s.hasBody) return out;
     out += " {\n";
-    for (const ast::Field& f : s.fields) out += indented(member(f));
+    for (const ast::Field& f : s.fields) out += indentLines(member(f));
     return out + "}";
   }
 
@@ -388,9 +388,9 @@ class HeaderWriter {
       if (arm.isDefault) labels += "default: ";
       if (!labels.empty()) labels = "/* " + labels.substr(0, labels.size() - 1) + " */ ";
       if (arm.empty) {
-        arms += indented(labels + comment(arm.field.attributes) + "/* an empty arm */");
+        arms += indentLines(labels + comment(arm.field.attributes) + "/* an empty arm */");
       } else {
-        arms += indented(labels + member(arm.field));
+        arms += indentLines(labels + member(arm.field));
       }
     }
     if (!u.encapsulated) {
@@ -404,9 +404,9 @@ class HeaderWriter {
     if (!u.tag.empty()) out += " " + std::string(u.tag);
     if (!u.hasBody) return out;
     out += " {\n";
-    out += indented(typeText(u.switchType) + " " + std::string(u.switchName) + ";");
-    out += indented("union {\n" + arms + "} " +
-                    std::string(u.unionName.empty() ? "tagged_union" : u.unionName) + ";");
+    out += indentLines(typeText(u.switchType) + " " + std::string(u.switchName) + ";");
+    out += indentLines("union {\n" + arms + "} " +
+                       std::string(u.unionName.empty() ? "tagged_union" : u.unionName) + ";");
     return out + "}";
   }
 
@@ -420,21 +420,9 @@ class HeaderWriter {
       std::string line(en.name);
       if (en.value) line += " = " + exprText(en.value);
       if (i + 1 < e.enumerators.size()) line += ",";
-      out += indented(line);
+      out += indentLines(line);
     }
     return out + "}";
-  }
-
-  static std::string indented(const std::string& text) {
-    std::string out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-      std::size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      out += "    " + text.substr(start, end - start) + "\n";
-      start = end + 1;
-    }
-    return out;
   }
 
   CodeWriter w_;

@@ -217,7 +217,7 @@ class Generator {
           "    auto& v = *static_cast<{}*>(c);\n",
           name, s.ctxType);
     }
-    text += indent(body) + "}\n";
+    text += indentLines(body) + "}\n";
     helpers_[slot] = text;
     return name;
   }
@@ -225,25 +225,6 @@ class Generator {
   static std::string identifier(std::string_view label) {
     std::string out;
     for (char c : label) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    return out;
-  }
-
- public:
-  static std::string indentText(const std::string& body) { return indent(body); }
-
- private:
-  static std::string indent(const std::string& body) {
-    std::string out;
-    std::size_t start = 0;
-    while (start < body.size()) {
-      std::size_t end = body.find('\n', start);
-      if (end == std::string::npos) end = body.size();
-      std::string_view line(body.data() + start, end - start);
-      if (!line.empty() && line[0] != '#') out += "    ";
-      out += line;
-      out += '\n';
-      start = end + 1;
-    }
     return out;
   }
 
@@ -274,10 +255,10 @@ class Generator {
           out += body;
           return;
         case PointerKind::kUnique:
-          out += fmt::format("if (e.uniqueId({})) {{\n{}}}\n", lv, indent(body));
+          out += fmt::format("if (e.uniqueId({})) {{\n{}}}\n", lv, indentLines(body));
           return;
         case PointerKind::kFull:
-          out += fmt::format("if (e.fullId({})) {{\n{}}}\n", lv, indent(body));
+          out += fmt::format("if (e.fullId({})) {{\n{}}}\n", lv, indentLines(body));
           return;
         case PointerKind::kIgnore:
           out += "e.put<std::uint32_t>(0);  // [ignore]\n";
@@ -348,10 +329,12 @@ class Generator {
           code += body;
           break;
         case PointerKind::kUnique:
-          code = fmt::format("if (d.uniqueId({}, \"{}\")) {{\n{}}}\n", lv, s.label, indent(body));
+          code =
+              fmt::format("if (d.uniqueId({}, \"{}\")) {{\n{}}}\n", lv, s.label, indentLines(body));
           break;
         case PointerKind::kFull:
-          code = fmt::format("if (d.fullId({}, \"{}\")) {{\n{}}}\n", lv, s.label, indent(body));
+          code =
+              fmt::format("if (d.fullId({}, \"{}\")) {{\n{}}}\n", lv, s.label, indentLines(body));
           break;
         case PointerKind::kIgnore:
           code = fmt::format("d.get<std::uint32_t>(\"{}\");  // [ignore]\n{} = nullptr;\n", s.label,
@@ -412,7 +395,7 @@ class Generator {
     helpers_[slot] = fmt::format(
         "void {}(warden::ndr::Decoder& d, void* c) {{\n"
         "    auto& v = *static_cast<{}*>(c);\n{}}}\n",
-        name, s.ctxType, indent(body));
+        name, s.ctxType, indentLines(body));
     return name;
   }
 
@@ -425,7 +408,7 @@ class Generator {
                         : l.dontFree ? "call_.userAllocator()"
                                      : "d.allocator()";
     if (!l.allNodes) {
-      out += indent(fmt::format(
+      out += indentLines(fmt::format(
           "warden::ndr::Allocator* outer_ = d.swapAllocator(&call_.userAllocator());  // "
           "dont_free\n{}d.drain();\nd.swapAllocator(outer_);\n",
           code));
@@ -462,9 +445,10 @@ class Generator {
         "    d.rewind(start_);\n"
         "{}"
         "}}\n",
-        l.dontFree ? ", dont_free" : "", owner, lv, lv, indent(code), lv, s.label,
-        s.client ? "" : "    call_.stubBlock(block_, total_);\n", indent(code), indent(code));
-    return out + indent(text) + "}\n";
+        l.dontFree ? ", dont_free" : "", owner, lv, lv, indentLines(code), lv, s.label,
+        s.client ? "" : "    call_.stubBlock(block_, total_);\n", indentLines(code),
+        indentLines(code));
+    return out + indentLines(text) + "}\n";
   }
 
   // Array element loops and the element code for levels[i+1..].
@@ -479,7 +463,7 @@ class Generator {
     std::string body;
     push(body, el, i + 1, fmt::format("{}[{}]", lv, var), s, depth + 1);
     out += fmt::format("for (std::uint32_t {0} = 0; {0} < {1}; ++{0}) {{\n{2}}}\n", var, count,
-                       indent(body));
+                       indentLines(body));
   }
 
   void pullElements(std::string& out, const Element& el, std::size_t i, const std::string& lv,
@@ -493,7 +477,7 @@ class Generator {
     std::string body;
     pull(body, el, i + 1, fmt::format("{}[{}]", lv, var), s, depth + 1);
     out += fmt::format("for (std::uint32_t {0} = 0; {0} < {1}; ++{0}) {{\n{2}}}\n", var, count,
-                       indent(body));
+                       indentLines(body));
   }
 
   bool stringData(const Element& el, std::size_t i) const {
@@ -547,7 +531,7 @@ class Generator {
     }
     if (l.conformant) body += fmt::format("e.align({});\n", alignment(el, i + 1));
     pushElements(body, el, i, lv, count, s, depth);
-    out += indent(body) + "}\n";
+    out += indentLines(body) + "}\n";
   }
 
   void pullArray(std::string& out, const Element& el, std::size_t i, const std::string& lv,
@@ -615,7 +599,7 @@ class Generator {
             n, el.name, s.label);
         body += fmt::format("d.align({});\n", alignment(el, i + 1));
         pullElements(body, el, i, lv, count, s, depth);
-        out += "{\n" + indent(body) + "}\n";
+        out += "{\n" + indentLines(body) + "}\n";
         return;
       }
       const Level& next = el.levels[i + 1];
@@ -634,15 +618,15 @@ class Generator {
             "reference_t<decltype({0})>>>({1}, {2}, \"{3}\") : nullptr) {{\n"
             "    {0} = in_place_;\n"
             "}} else {{\n{4}}}\n",
-            lv, n, count, s.label, indent(copy));
+            lv, n, count, s.label, indentLines(copy));
       } else {
         body += copy;
       }
-      out += "{\n" + indent(body) + "}\n";
+      out += "{\n" + indentLines(body) + "}\n";
       return;
     }
     pullElements(body, el, i, lv, count, s, depth);
-    out += "{\n" + indent(body) + "}\n";
+    out += "{\n" + indentLines(body) + "}\n";
   }
 
   void pushData(std::string& out, const Level& l, const std::string& lv, const Site& s) {
@@ -958,8 +942,8 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
       checks += fmt::format("d.expectEqual(vary_{}, static_cast<std::uint64_t>({}), \"{}\");\n",
                             p.name, exprCode(l->length, paramNames(f)), label);
     }
-    body += fmt::format("if (conf_{} != ~std::uint64_t{{0}}) {{\n{}}}\n", p.name,
-                        Generator::indentText(checks));
+    body +=
+        fmt::format("if (conf_{} != ~std::uint64_t{{0}}) {{\n{}}}\n", p.name, indentLines(checks));
   }
   body += "d.finish();\n";
   // [out]-only ref pointers: the stub allocates the first level, zeroed.

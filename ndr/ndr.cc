@@ -10,6 +10,27 @@
 
 namespace warden::ndr {
 
+namespace {
+
+// Runs deferred referents depth first: the pending referents of what was just written or read go
+// on the stack in reverse, so the first comes off first and its own referents are handled before
+// its next sibling.
+template <typename Task, typename Self>
+void runDeferred(std::vector<Task>& stack, std::vector<Task>& pending, Self& self) {
+  for (;;) {
+    while (!pending.empty()) {
+      stack.push_back(pending.back());
+      pending.pop_back();
+    }
+    if (stack.empty()) return;
+    Task t = stack.back();
+    stack.pop_back();
+    t.fn(self, t.context);
+  }
+}
+
+}  // namespace
+
 void* BumpAllocator::allocate(std::size_t bytes) {
   auto at = reinterpret_cast<std::uintptr_t>(next_);
   std::size_t pad = (8 - (at & 7)) & 7;
@@ -95,20 +116,7 @@ bool Encoder::fullId(const void* p) {
   return follows;
 }
 
-void Encoder::drain() {
-  for (;;) {
-    // The pending referents of what was just written go on the stack in reverse, so the first
-    // comes off first and its own referents are written before its next sibling.
-    while (!pending_.empty()) {
-      stack_.push_back(pending_.back());
-      pending_.pop_back();
-    }
-    if (stack_.empty()) return;
-    Task t = stack_.back();
-    stack_.pop_back();
-    t.fn(*this, t.context);
-  }
-}
+void Encoder::drain() { runDeferred(stack_, pending_, *this); }
 
 // Decoder
 
@@ -221,18 +229,7 @@ bool Decoder::fullNode(void*& slot, std::size_t bytes, const char* field) {
   return true;
 }
 
-void Decoder::drain() {
-  for (;;) {
-    while (!pending_.empty()) {
-      stack_.push_back(pending_.back());
-      pending_.pop_back();
-    }
-    if (stack_.empty()) return;
-    Task t = stack_.back();
-    stack_.pop_back();
-    t.fn(*this, t.context);
-  }
-}
+void Decoder::drain() { runDeferred(stack_, pending_, *this); }
 
 void Decoder::finish() {
   if (remaining() >= 8) {
