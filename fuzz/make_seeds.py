@@ -117,7 +117,12 @@ def main():
                                                         "02000000 03000000 01000000"
                                                         "03000000 03000000 00000000"))
     write("ndr", "build_into", b"\x07" + bytes.fromhex("00010000 0300"))
-    write("ndr", "checksum", b"\x08" + bytes.fromhex("04000000 04000000 01020304"))
+    write("ndr", "twice_long", b"\x08" + bytes.fromhex("0100 0100 15000000"))
+    write("ndr", "twice_string", b"\x08" + bytes.fromhex("0300 0300 00000200"
+                                                         "04000000 00000000 04000000"
+                                                         "61006200630000 00"))
+    write("ndr", "area_circle", b"\x09" + bytes.fromhex("02000000 00000000 0000000000000040"))
+    write("ndr", "checksum", b"\x0a" + bytes.fromhex("04000000 04000000 01020304"))
 
 
 if __name__ == "__main__":

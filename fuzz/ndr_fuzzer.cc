@@ -79,6 +79,10 @@ void m_BuildInto(handle_t h, uint32_t, short depth, TREE* result) {
     midl_user_free(t);
   }
 }
+void m_Twice(handle_t, TAGGED* t) {
+  if (t->kind == 1) t->v.l = static_cast<int32_t>(static_cast<uint32_t>(t->v.l) * 2);
+}
+int32_t m_Area(handle_t, SHAPE* s) { return s->kind == 1 ? s->u.side : 0; }
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
   int32_t s = 0;
   for (uint32_t i = 0; i < n; ++i) s += data[i];

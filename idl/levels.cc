@@ -218,10 +218,13 @@ class Lowering {
     return "?";
   }
 
-  void aggregates(const ast::TypeSpec* t, std::vector<Aggregate>& out) {
+  void aggregates(const ast::TypeSpec* t, std::vector<Aggregate>& out,
+                  const Attributes* typedefAttributes = nullptr) {
     if (t->structDef && t->structDef->hasBody) {
-      Aggregate a{typeName(t), {}};
+      Aggregate a;
+      a.name = typeName(t);
       a.structDef = t->structDef;
+      a.cName = a.name;
       for (const ast::Field& f : t->structDef->fields) {
         aggregates(f.type, out);
         a.members.push_back(element(f.attributes, f.type, f.declarator, false));
@@ -229,8 +232,21 @@ class Lowering {
       out.push_back(std::move(a));
     }
     if (t->unionDef && t->unionDef->hasBody) {
-      Aggregate a{typeName(t), {}};
+      Aggregate a;
+      a.name = typeName(t);
       a.unionDef = t->unionDef;
+      a.cName = t->unionDef->encapsulated && !t->unionDef->tag.empty()
+                    ? "struct " + std::string(t->unionDef->tag)
+                    : a.name;
+      const ast::TypeSpec* switchType = t->unionDef->switchType;
+      if (const Attribute* st =
+              typedefAttributes ? findAttribute(*typedefAttributes, "switch_type") : nullptr) {
+        switchType = st->type;
+      }
+      if (switchType) {
+        Resolved r = symbols_.resolve(switchType);
+        if (r.size) a.switchSize = r.size;
+      }
       for (const ast::UnionArm& arm : t->unionDef->arms) {
         if (arm.empty) continue;
         aggregates(arm.field.type, out);
@@ -312,7 +328,7 @@ std::vector<Interface> build(const Compilation& compilation) {
         static_cast<std::uint32_t>(base ? methodsOf(compilation.modules(), *base).size() : 0);
     for (const ast::Item& inner : in.items) {
       if (inner.kind == ast::Item::Kind::kTypedef) {
-        lower.aggregates(inner.typedefDecl->type, ir.types);
+        lower.aggregates(inner.typedefDecl->type, ir.types, &inner.typedefDecl->attributes);
       } else if (inner.kind == ast::Item::Kind::kTypeDecl) {
         lower.aggregates(inner.typeDecl, ir.types);
       } else if (inner.kind == ast::Item::Kind::kOperation) {

@@ -64,6 +64,9 @@ struct Aggregate {   // a struct or union with a body
   std::vector<Element> members;
   const ast::StructDef* structDef = nullptr;
   const ast::UnionDef* unionDef = nullptr;
+  unsigned switchSize = 4;  // a union's discriminant on the wire: switch_type, or the
+                            // encapsulated union's switch (long when neither says)
+  std::string cName;        // the C type: "union _ARM"; an encapsulated union is "struct _E"
 };
 
 struct Interface {

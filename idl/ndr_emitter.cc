@@ -81,7 +81,9 @@ class Generator {
         pushArray(out, el, i, lv, s, depth);
         return;
       case Kind::kSwitch:
-        unsupported(out, s, "a union selected by [switch_is]");
+        if (!switchedUnion(el, i)) return unsupported(out, s, "[switch_is] on this type");
+        out += fmt::format("ndr_push(e, {}, static_cast<std::int64_t>({}));\n", lv,
+                           exprCode(l.switchIs, s.names));
         return;
       case Kind::kData:
         pushData(out, l, lv, s);
@@ -100,7 +102,9 @@ class Generator {
         pullArray(out, el, i, lv, s, depth);
         return;
       case Kind::kSwitch:
-        unsupported(out, s, "a union selected by [switch_is]");
+        if (!switchedUnion(el, i)) return unsupported(out, s, "[switch_is] on this type");
+        out += fmt::format("ndr_pull(d, {}, static_cast<std::int64_t>({}));\n", lv,
+                           exprCode(l.switchIs, s.names));
         return;
       case Kind::kData:
         pullData(out, el, l, lv, s);
@@ -119,7 +123,7 @@ class Generator {
         return l.conformant || l.varying ? std::max(a, 4u) : a;
       }
       case Kind::kSwitch:
-        return 8;
+        return i + 1 < el.levels.size() ? alignment(el, i + 1, depth) : 4;
       case Kind::kData:
         return dataAlignment(l, depth);
     }
@@ -132,6 +136,7 @@ class Generator {
     if (l.kind == Kind::kPointer) return 4;
     if (l.kind == Kind::kArray) return l.fixed ? 1 : 4;
     if (l.kind != Kind::kData) return 1;
+    if (const ir::Aggregate* a = aggregate(l); a && a->unionDef) return a->switchSize;
     if (const ir::Aggregate* a = aggregate(l); a && a->structDef && depth < 16) {
       unsigned sum = 0;
       for (const Element& m : a->members) sum += minWire(m, 0, depth + 1);
@@ -152,6 +157,13 @@ class Generator {
     return nullptr;
   }
 
+  // levels[i] is a SWITCH over a non-encapsulated union this interface defines.
+  bool switchedUnion(const Element& el, std::size_t i) const {
+    if (i + 1 >= el.levels.size()) return false;
+    const ir::Aggregate* a = aggregate(el.levels[i + 1]);
+    return a && a->unionDef && !a->unionDef->encapsulated;
+  }
+
   const ir::Aggregate* aggregate(const Level& l) const {
     auto it = aggregates_.find(l.aggregate);
     return it == aggregates_.end() ? nullptr : it->second;
@@ -167,7 +179,7 @@ class Generator {
   unsigned dataAlignment(const Level& l, int depth) {
     if (const ir::Aggregate* a = aggregate(l)) {
       if (depth > 16) return 4;
-      unsigned m = 1;
+      unsigned m = a->unionDef ? a->switchSize : 1;
       for (const Element& member : a->members) m = std::max(m, alignment(member, 0, depth + 1));
       return m;
     }
@@ -641,7 +653,11 @@ class Generator {
         out += fmt::format("ndr_push(e, {});\n", lv);
         return;
       case RKind::kUnion:
-        return unsupported(out, s, "a union");
+        if (const ir::Aggregate* a = aggregate(l); a && a->unionDef->encapsulated) {
+          out += fmt::format("ndr_push(e, {});\n", lv);
+          return;
+        }
+        return unsupported(out, s, "a union without [switch_is]");
       case RKind::kEnum:
         if (r.size == 4) {
           out += fmt::format("e.put<std::uint32_t>(static_cast<std::uint32_t>({}));\n", lv);
@@ -677,7 +693,11 @@ class Generator {
         out += fmt::format("ndr_pull(d, {});\n", lv);
         return;
       case RKind::kUnion:
-        return unsupported(out, s, "a union");
+        if (const ir::Aggregate* a = aggregate(l); a && a->unionDef->encapsulated) {
+          out += fmt::format("ndr_pull(d, {});\n", lv);
+          return;
+        }
+        return unsupported(out, s, "a union without [switch_is]");
       case RKind::kEnum:
         if (r.size == 4) {
           out += fmt::format("{} = {}(d.get<std::uint32_t>(\"{}\"));\n", lv, cast, s.label);
@@ -735,46 +755,148 @@ bool isHandle(const Element& p) {
 
 }  // namespace
 
+namespace {
+
+// The body of a union's functions: the discriminant, then the arm it selects. `which` is the
+// discriminant's C++ expression; arms are spelled `armPrefix + name`.
+void unionBodies(Generator& g, const ir::Aggregate& a, const std::string& which,
+                 const std::string& armPrefix, std::string& pushBody, std::string& pullBody) {
+  const std::string type = fmt::format("std::uint{}_t", a.switchSize * 8);
+  Site s;
+  s.ctxType = a.cName;
+  s.names.prefix = "v." + armPrefix;
+  for (const Element& m : a.members) s.names.fields.insert(m.name);
+  std::string pushArms, pullArms;
+  bool hasDefault = false;
+  std::size_t member = 0;
+  for (const ast::UnionArm& arm : a.unionDef->arms) {
+    std::string labels;
+    std::vector<const ast::Expr*> cases = arm.cases;
+    bool isDefault = arm.isDefault;
+    for (const ast::Attribute& attr :
+         arm.field.attributes) {  // non-encapsulated: [case], [default]
+      if (attr.name == "case") cases.insert(cases.end(), attr.args.begin(), attr.args.end());
+      isDefault |= attr.name == "default";
+    }
+    for (const ast::Expr* c : cases) {
+      labels += fmt::format("case static_cast<{}>({}):\n", type, exprCode(c, Names{}));
+    }
+    if (isDefault) {
+      labels += "default:\n";
+      hasDefault = true;
+    }
+    std::string pushArm, pullArm;
+    if (!arm.empty && member < a.members.size()) {
+      const Element& m = a.members[member++];
+      Site ms = s;
+      ms.label = fmt::format("{}.{}", shortName(a.name), m.name);
+      std::string lv = fmt::format("v.{}{}", armPrefix, m.name);
+      g.push(pushArm, m, 0, lv, ms, 0);
+      g.pull(pullArm, m, 0, lv, ms, 0);
+    }
+    pushArms += labels + indentLines(pushArm + "break;\n");
+    pullArms += labels + indentLines(pullArm + "break;\n");
+  }
+  if (!hasDefault) {
+    pushArms += fmt::format(
+        "default:\n    throw warden::ndr::Fault(warden::ndr::kInvalidTag, \"{}: no arm for \" + "
+        "std::to_string(which_));\n",
+        shortName(a.name));
+    pullArms += fmt::format(
+        "default:\n    d.invalid(warden::ndr::kInvalidTag, \"{}\", \"no arm for \" + "
+        "std::to_string(which_));\n",
+        shortName(a.name));
+  }
+  pushBody += fmt::format("const auto which_ = static_cast<{}>({});\n", type, which);
+  pushBody += fmt::format("e.put<{}>(which_);\n", type);
+  pushBody += fmt::format("switch (which_) {{\n{}}}\n", pushArms);
+  pullBody +=
+      fmt::format("const auto which_ = d.get<{}>(\"{}.(switch)\");\n", type, shortName(a.name));
+  pullBody += fmt::format("switch (which_) {{\n{}}}\n", pullArms);
+}
+
+}  // namespace
+
 void emitNdrTypes(CodeWriter& w, const ir::Interface& in) {
   Generator g(in);
-  std::vector<const ir::Aggregate*> structs;
+  std::vector<const ir::Aggregate*> types;
   for (const ir::Aggregate& a : in.types) {
-    if (a.structDef && a.name.find("(anonymous)") == std::string::npos) structs.push_back(&a);
+    if (a.name.find("(anonymous)") == std::string::npos) types.push_back(&a);
   }
-  if (structs.empty()) return;
+  if (types.empty()) return;
+  auto switched = [](const ir::Aggregate* a) { return a->unionDef && !a->unionDef->encapsulated; };
   w.line("");
-  for (const ir::Aggregate* a : structs) {
-    w.line("void ndr_push(warden::ndr::Encoder& e, const {}& v);", a->name);
-    w.line("void ndr_pull(warden::ndr::Decoder& d, {}& v);", a->name);
+  for (const ir::Aggregate* a : types) {
+    if (switched(a)) {
+      w.line(
+          "[[maybe_unused]] void ndr_push(warden::ndr::Encoder& e, const {}& v, std::int64_t "
+          "which);",
+          a->cName);
+      w.line(
+          "[[maybe_unused]] void ndr_pull(warden::ndr::Decoder& d, {}& v, std::int64_t expected);",
+          a->cName);
+    } else {
+      w.line("[[maybe_unused]] void ndr_push(warden::ndr::Encoder& e, const {}& v);", a->cName);
+      w.line("[[maybe_unused]] void ndr_pull(warden::ndr::Decoder& d, {}& v);", a->cName);
+    }
   }
-  for (const ir::Aggregate* a : structs) {
+  for (const ir::Aggregate* a : types) {
     Site s;
-    s.ctxType = a->name;
+    s.ctxType = a->cName;
     s.names.prefix = "v.";
     for (const Element& m : a->members) s.names.fields.insert(m.name);
-    unsigned align = 1;
+    unsigned align = a->unionDef ? a->switchSize : 1;
     for (const Element& m : a->members) align = std::max(align, g.alignment(m, 0));
     std::string pushBody, pullBody;
-    for (const Element& m : a->members) {
-      Site ms = s;
-      ms.label = fmt::format("{}.{}", shortName(a->name), m.name);
-      std::string lv = fmt::format("v.{}", m.name);
-      g.push(pushBody, m, 0, lv, ms, 0);
-      g.pull(pullBody, m, 0, lv, ms, 0);
+    std::string pushHead = fmt::format("e.align({});\n", align);
+    std::string pullHead = fmt::format("d.align({});\n", align);
+    if (a->structDef) {
+      for (const Element& m : a->members) {
+        Site ms = s;
+        ms.label = fmt::format("{}.{}", shortName(a->name), m.name);
+        std::string lv = fmt::format("v.{}", m.name);
+        g.push(pushBody, m, 0, lv, ms, 0);
+        g.pull(pullBody, m, 0, lv, ms, 0);
+      }
+    } else if (switched(a)) {
+      // Non-encapsulated: the discriminant the caller's [switch_is] gives, then the arm, each at
+      // its own alignment; the reader checks the wire's discriminant against the expression.
+      pushHead = fmt::format("e.align({});\n", a->switchSize);
+      pullHead = fmt::format("d.align({});\n", a->switchSize);
+      unionBodies(g, *a, "which", "", pushBody, pullBody);
+      std::string check = fmt::format(
+          "if (which_ != static_cast<std::uint{}_t>(expected)) d.invalid("
+          "warden::ndr::kBadStubData, \"{}.(switch)\", \"discriminant \" + std::to_string(which_) "
+          "+ "
+          "\" where [switch_is] gives \" + std::to_string(expected));\n",
+          a->switchSize * 8, shortName(a->name));
+      pullBody.insert(pullBody.find('\n') + 1, check);
+    } else {
+      // Encapsulated: the discriminant it holds, then the arm at the arm's own alignment, as
+      // Microsoft's engine marshals it (the widest arm's alignment is [ms_union]'s, which MIDL
+      // ignores for encapsulated unions).
+      pushHead = fmt::format("e.align({});\n", a->switchSize);
+      pullHead = fmt::format("d.align({});\n", a->switchSize);
+      std::string unionName(a->unionDef->unionName.empty() ? "tagged_union"
+                                                           : a->unionDef->unionName);
+      std::string discriminant = fmt::format("v.{}", a->unionDef->switchName);
+      unionBodies(g, *a, discriminant, unionName + ".", pushBody, pullBody);
+      pullBody.insert(pullBody.find("switch ("),
+                      fmt::format("{0} = static_cast<decltype({0})>(which_);\n", discriminant));
     }
     w.line("");
     flushHelpers(w, g);
-    w.line("void ndr_push(warden::ndr::Encoder& e, const {}& v) {{", a->name);
+    w.line("void ndr_push(warden::ndr::Encoder& e, const {}& v{}) {{", a->cName,
+           switched(a) ? ", std::int64_t which" : "");
     w.indent();
-    w.line("e.align({});", align);
-    w.raw(pushBody.substr(0, pushBody.size() - (pushBody.empty() ? 0 : 1)));
+    w.raw(pushHead + pushBody.substr(0, pushBody.size() - (pushBody.empty() ? 0 : 1)));
     w.dedent();
     w.line("}}");
     w.line("");
-    w.line("void ndr_pull(warden::ndr::Decoder& d, {}& v) {{", a->name);
+    w.line("void ndr_pull(warden::ndr::Decoder& d, {}& v{}) {{", a->cName,
+           switched(a) ? ", std::int64_t expected" : "");
     w.indent();
-    w.line("d.align({});", align);
-    w.raw(pullBody.substr(0, pullBody.size() - (pullBody.empty() ? 0 : 1)));
+    w.raw(pullHead + pullBody.substr(0, pullBody.size() - (pullBody.empty() ? 0 : 1)));
     w.dedent();
     w.line("}}");
   }

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Decodes Warden's marshalled Sum request with impacket's own NDR classes (impacket cannot
-describe a self-referencing struct, so the tree's depth is spelled out: ROOT -> LEAF -> EMPTY),
-checks every field, checks nothing is left over, and encodes the same tree with impacket for the
-caller to compare (referent IDs normalised). Usage: impacket_check.py HEX; prints impacket's
-encoding as hex."""
+"""Decodes Warden's marshalled requests with impacket's own NDR classes, checks every field and
+that nothing is left over, and prints impacket's encoding of the same values as hex for the caller
+to compare (padding and referent IDs masked).
+  impacket_check.py HEX          Sum's three-node tree (impacket cannot describe a self-referencing
+                                 struct, so the depth is spelled out: ROOT -> LEAF -> EMPTY)
+  impacket_check.py twice HEX    Twice's TAGGED {kind 2, VALUE hyper 2^40}: a non-encapsulated
+                                 union with a short discriminant"""
 import sys
 
 from impacket.dcerpc.v5.dtypes import NULL, SHORT
-from impacket.dcerpc.v5.ndr import NDRCALL, NDRPOINTER, NDRSTRUCT
+from impacket.dcerpc.v5.ndr import (NDRCALL, NDRHYPER, NDRLONG, NDRPOINTER, NDRSHORT, NDRSTRUCT,
+                                    NDRUNION)
 
 
 class EMPTY(NDRSTRUCT):
@@ -35,7 +38,36 @@ class Sum(NDRCALL):
     structure = (("root", ROOT),)
 
 
+class VALUE(NDRUNION):
+    commonHdr = (("tag", NDRSHORT),)
+    union = {1: ("l", NDRLONG), 2: ("h", NDRHYPER)}
+
+
+class TAGGED(NDRSTRUCT):
+    structure = (("kind", SHORT), ("v", VALUE))
+
+
+class Twice(NDRCALL):
+    opnum = 8
+    structure = (("t", TAGGED),)
+
+
+def twice(data):
+    call = Twice(data)
+    assert call["t"]["kind"] == 2 and call["t"]["v"]["tag"] == 2, call["t"]["kind"]
+    assert call["t"]["v"]["h"] == 1 << 40, call["t"]["v"]["h"]
+    assert len(call.getData()) == len(data), (len(call.getData()), len(data))
+    mine = Twice()
+    mine["t"]["kind"] = 2
+    mine["t"]["v"]["tag"] = 2
+    mine["t"]["v"]["h"] = 1 << 40
+    print(mine.getData().hex())
+
+
 def main():
+    if sys.argv[1] == "twice":
+        twice(bytes.fromhex(sys.argv[2]))
+        return
     data = bytes.fromhex(sys.argv[1])
     call = Sum(data)
     root = call["root"]

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <functional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "custody/heap.h"
@@ -126,6 +127,29 @@ void m_BuildInto(handle_t h, uint32_t, short depth, TREE* result) {
   midl_user_free(t);
 }
 
+void m_Twice(handle_t, TAGGED* t) {
+  switch (t->kind) {
+    case 1:
+      t->v.l *= 2;
+      break;
+    case 2:
+      t->v.h *= 2;
+      break;
+    case 3:
+      for (char16_t* c = t->v.s; *c; ++c) {
+        if (*c >= u'a' && *c <= u'z') *c = static_cast<char16_t>(*c - u'a' + u'A');
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+int32_t m_Area(handle_t, SHAPE* s) {
+  if (s->kind == 1) return s->u.side * s->u.side * 100;
+  return static_cast<int32_t>(s->u.radius * s->u.radius * 314.159265);
+}
+
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
   int32_t sum = 0;
   for (uint32_t i = 0; i < n; ++i) sum += data[i];
@@ -139,6 +163,28 @@ int32_t m_ChecksumCopy(handle_t h, uint32_t n, unsigned char* data) {
 }  // extern "C"
 
 namespace {
+
+std::string hex(const std::vector<std::uint8_t>& bytes) {
+  std::string out;
+  for (std::uint8_t b : bytes) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+// impacket_check.py's encoding of what it decoded from `args`, or "" when impacket is missing
+// (any other failure fails the test).
+std::string impacket(const std::string& args) {
+  auto checked = warden::testing::run(
+      fmt::format("/usr/bin/python3 {} {}",
+                  warden::testing::shellQuote(std::string(TREE_EXAMPLE_DIR) + "/impacket_check.py"),
+                  args),
+      warden::testing::Stderr::kMerge);
+  EXPECT_TRUE(checked.ok()) << checked.status().message();
+  if (!checked.ok() || checked->out.find("No module named 'impacket'") != std::string::npos) {
+    return "";
+  }
+  EXPECT_EQ(checked->exitCode, 0) << checked->out;
+  return checked->out.substr(0, checked->out.find('\n'));
+}
 
 class TreeTest : public ::testing::Test {
  protected:
@@ -304,12 +350,6 @@ TEST_F(TreeTest, ByteCountTooSmallIsAFault) {
   }
 }
 
-std::string hex(const std::vector<std::uint8_t>& bytes) {
-  std::string out;
-  for (std::uint8_t b : bytes) out += fmt::format("{:02x}", b);
-  return out;
-}
-
 // A three-node tree marshalled by the generated client stub, byte by byte from the NDR rules,
 // then read back by another implementation: impacket's NDR classes.
 TEST_F(TreeTest, SumRequestBytesFollowNdrAndImpacketReadsThem) {
@@ -334,19 +374,10 @@ TEST_F(TreeTest, SumRequestBytesFollowNdrAndImpacketReadsThem) {
   const std::string ours = hex(server_.lastRequest());
   EXPECT_EQ(ours, expected);
 
-  auto checked = warden::testing::run(
-      fmt::format("/usr/bin/python3 {} {}",
-                  warden::testing::shellQuote(std::string(TREE_EXAMPLE_DIR) + "/impacket_check.py"),
-                  ours),
-      warden::testing::Stderr::kMerge);
-  ASSERT_TRUE(checked.ok()) << checked.status().message();
-  if (checked->out.find("No module named 'impacket'") != std::string::npos) {
-    GTEST_SKIP() << "python3-impacket is not installed (scripts/setup.sh installs it)";
-  }
-  ASSERT_EQ(checked->exitCode, 0) << checked->out;
+  std::string theirs = impacket(ours);
+  if (theirs.empty()) GTEST_SKIP() << "python3-impacket is not installed (setup.sh installs it)";
   // impacket's own encoding of the same tree: the same bytes once its padding (0xaa, 0xbf) and
   // random referent IDs are masked.
-  std::string theirs = checked->out.substr(0, checked->out.find('\n'));
   ASSERT_EQ(theirs.size(), expected.size()) << theirs;
   auto mask = [](std::string h) {
     for (std::size_t at : {4u, 28u, 52u}) h.replace(at, 4, "pppp");  // padding
@@ -378,7 +409,7 @@ TEST_F(TreeTest, AbsurdSizeIsInASmallRequestAllocatesNothing) {
   request.resize(100, 0x41);  // 92 bytes of data
   std::vector<std::uint8_t> reply;
   try {
-    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 8, request, reply);
+    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 10, request, reply);
     FAIL() << "accepted";
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.status(), warden::ndr::kBadStubData);
@@ -409,6 +440,87 @@ TEST_F(TreeTest, TruncatedTreeIsBadStubDataAndLeavesNothingBehind) {
     ADD_FAILURE();
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.status(), warden::stub::kNcaOpRangeError);
+  }
+}
+
+TEST_F(TreeTest, NonEncapsulatedUnionCarriesTheArmItsStructSelects) {
+  TAGGED number{1, {}};
+  number.v.l = 21;
+  Twice(h_, &number);
+  EXPECT_EQ(number.kind, 1);
+  EXPECT_EQ(number.v.l, 42);
+  // kind, then the union: its short discriminant, then the long arm at its own alignment.
+  EXPECT_EQ(hex(server_.lastRequest()),
+            "0100"        // kind = 1
+            "0100"        // the union's discriminant (switch_type short) = 1
+            "15000000");  // l = 21
+
+  TAGGED big{2, {}};
+  big.v.h = std::int64_t{1} << 40;
+  Twice(h_, &big);
+  EXPECT_EQ(big.v.h, std::int64_t{1} << 41);
+  const std::string request = hex(server_.lastRequest());
+  EXPECT_EQ(request,
+            "0200"
+            "0200"
+            "00000000"            // kind, discriminant, padding to the hyper
+            "0000000000010000");  // h = 2^40
+  // impacket's NDRUNION reads the same bytes and writes them (bar its 0xbf padding).
+  if (std::string theirs = impacket("twice " + request); !theirs.empty()) {
+    EXPECT_EQ(theirs.substr(0, 8) + "00000000" + theirs.substr(16), request) << theirs;
+  }
+
+  char16_t text[] = u"abc";
+  TAGGED word{3, {}};
+  word.v.s = text;
+  Twice(h_, &word);
+  EXPECT_EQ(word.v.s, text);  // [in, out]: the caller's string, overwritten in place
+  EXPECT_EQ(std::u16string(text), u"ABC");
+
+  TAGGED other{9, {}};  // the [default] arm is empty
+  Twice(h_, &other);
+  EXPECT_EQ(hex(server_.lastRequest()),
+            "0900"
+            "0900");
+}
+
+TEST_F(TreeTest, EncapsulatedUnionCarriesItsOwnDiscriminant) {
+  SHAPE square{};
+  square.kind = 1;
+  square.u.side = 3;
+  EXPECT_EQ(Area(h_, &square), 900);
+  EXPECT_EQ(hex(server_.lastRequest()),
+            "01000000"
+            "0300");  // kind, then the short arm
+  SHAPE circle{};
+  circle.kind = 2;
+  circle.u.radius = 2.0;
+  EXPECT_EQ(Area(h_, &circle), 1256);
+  // kind, then the double at its own alignment: 4 bytes of padding.
+  EXPECT_EQ(hex(server_.lastRequest()),
+            "02000000"
+            "00000000"
+            "0000000000000040");
+  SHAPE bad{};
+  bad.kind = 7;  // no arm and no [default]
+  try {
+    Area(h_, &bad);
+    FAIL() << "a discriminant without an arm was sent";
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::ndr::kInvalidTag) << f.what();
+  }
+}
+
+TEST_F(TreeTest, MismatchedDiscriminantIsBadStubData) {
+  // Twice's request with kind 1 but a union discriminant of 2.
+  std::vector<std::uint8_t> request = {0x01, 0x00, 0x02, 0x00, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<std::uint8_t> reply;
+  try {
+    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 8, request, reply);
+    FAIL();
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::ndr::kBadStubData) << f.what();
+    EXPECT_NE(std::string(f.what()).find("_VALUE.(switch)"), std::string::npos) << f.what();
   }
 }
 
