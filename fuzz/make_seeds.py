@@ -122,7 +122,10 @@ def main():
                                                          "04000000 00000000 04000000"
                                                          "61006200630000 00"))
     write("ndr", "area_circle", b"\x09" + bytes.fromhex("02000000 00000000 0000000000000040"))
-    write("ndr", "checksum", b"\x0a" + bytes.fromhex("04000000 04000000 01020304"))
+    write("ndr", "sum_counts", b"\x0a" + bytes.fromhex("03000000 03000000 010002000300"))
+    write("ndr", "bump_counts", b"\x0b" + bytes.fromhex("03000000 03000000 010002000300"))
+    write("ndr", "make_counts", b"\x0c" + bytes.fromhex("04000000"))
+    write("ndr", "checksum", b"\x0d" + bytes.fromhex("04000000 04000000 01020304"))
 
 
 if __name__ == "__main__":

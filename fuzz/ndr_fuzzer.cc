@@ -83,6 +83,17 @@ void m_Twice(handle_t, TAGGED* t) {
   if (t->kind == 1) t->v.l = static_cast<int32_t>(static_cast<uint32_t>(t->v.l) * 2);
 }
 int32_t m_Area(handle_t, SHAPE* s) { return s->kind == 1 ? s->u.side : 0; }
+int32_t m_SumCounts(handle_t, COUNTS* c) { return c->n > 0 ? c->v[0] : 0; }
+void m_Bump(handle_t, COUNTS* c) {
+  if (c->n > 0) ++c->v[0];
+}
+void m_MakeCounts(handle_t, uint32_t n, COUNTS** c) {
+  n %= 64;
+  *c = static_cast<COUNTS*>(midl_user_allocate(sizeof(COUNTS) + sizeof(uint16_t) * n));
+  (*c)->n = n;
+  uint16_t* v = (*c)->v;
+  for (uint32_t i = 0; i < n; ++i) v[i] = static_cast<uint16_t>(i);
+}
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
   int32_t s = 0;
   for (uint32_t i = 0; i < n; ++i) s += data[i];

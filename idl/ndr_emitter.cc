@@ -58,9 +58,10 @@ std::string exprCode(const ast::Expr* e, const Names& names) {
 struct Site {
   std::string ctxType;  // the struct a deferred referent's function receives; empty: a parameter
   Names names;
-  std::string label;    // "NODE.left", "Sum.root": names the field in error messages
-  bool client = false;  // pulling into the caller's memory
-  bool chain = false;   // inside a pointer chain that starts at a parameter: referents in place
+  std::string label;     // "NODE.left", "Sum.root": names the field in error messages
+  bool client = false;   // pulling into the caller's memory
+  bool chain = false;    // inside a pointer chain that starts at a parameter: referents in place
+  bool hoisted = false;  // the conformant array ending a struct: its max_count leads the struct
 };
 
 class Generator {
@@ -155,6 +156,21 @@ class Generator {
       return nullptr;
     }
     return nullptr;
+  }
+
+  // The conformant array member that ends a struct (its max_count is written before the struct),
+  // or null.
+  static const Element* conformantMember(const ir::Aggregate& a) {
+    if (!a.structDef || a.members.empty()) return nullptr;
+    const Element& last = a.members.back();
+    const Level& l = last.levels.front();
+    return l.kind == Kind::kArray && !l.fixed && l.conformant ? &last : nullptr;
+  }
+  // The struct levels[i] holds, when it is a conformant one.
+  const ir::Aggregate* conformantStruct(const Element& el, std::size_t i) const {
+    if (i >= el.levels.size() || el.levels[i].kind != Kind::kData) return nullptr;
+    const ir::Aggregate* a = aggregate(el.levels[i]);
+    return a && conformantMember(*a) ? a : nullptr;
   }
 
   // levels[i] is a SWITCH over a non-encapsulated union this interface defines.
@@ -313,6 +329,25 @@ class Generator {
         lv, s.label);
   }
 
+  // A conformant struct's referent: its hoisted max_count first, then memory for that many
+  // elements (or the caller's, when its own size expression holds as many), then the struct.
+  static std::string pullConformantReferent(const std::string& lv, const Site& s) {
+    return fmt::format(
+        "{{\n"
+        "    const std::uint32_t max_count_ = d.conformance(\"{1}\");\n"
+        "    if ({0} == nullptr) {{\n"
+        "        {0} = static_cast<std::remove_reference_t<decltype({0})>>(d.allocate("
+        "ndr_bytes({0}, max_count_), \"{1}\"));\n"
+        "    }} else if (max_count_ > ndr_capacity(*{0})) {{\n"
+        "        d.invalid(warden::ndr::kInvalidBound, \"{1}\", \"the reply's \" + "
+        "std::to_string(max_count_) + \" elements do not fit the caller's \" + "
+        "std::to_string(ndr_capacity(*{0})));\n"
+        "    }}\n"
+        "    ndr_pull(d, *{0}, max_count_);\n"
+        "}}\n",
+        lv, s.label);
+  }
+
   void pullPointer(std::string& out, const Element& el, std::size_t i, const std::string& lv,
                    const Site& s, int depth) {
     const Level& l = el.levels[i];
@@ -323,14 +358,23 @@ class Generator {
       unsupported(out, s, "a full pointer to an array");
       return;
     }
+    const bool conformant = conformantStruct(el, i + 1) != nullptr;
+    if (conformant && l.pointer == PointerKind::kFull) {
+      unsupported(out, s, "a full pointer to a conformant structure");
+      return;
+    }
     if (inPlace) {
       std::string body;
       Site inner = s;
       inner.chain = true;
-      if (l.pointer != PointerKind::kFull && !array && !(l.topLevel && s.client)) {
-        body += allocateReferent(lv, s);
+      if (conformant) {
+        body += pullConformantReferent(lv, s);
+      } else {
+        if (l.pointer != PointerKind::kFull && !array && !(l.topLevel && s.client)) {
+          body += allocateReferent(lv, s);
+        }
+        pull(body, el, i + 1, referent, inner, depth + 1);
       }
-      pull(body, el, i + 1, referent, inner, depth + 1);
       std::string code;
       switch (l.pointer) {
         case PointerKind::kRef:
@@ -398,12 +442,16 @@ class Generator {
     Site inner = s;
     inner.chain = true;
     std::string body;
-    if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent(lv, s);
-    if (array && !el.levels[i + 1].isString) {
-      // The caller's array may be smaller than the reply's: new memory, the old reported.
-      body += fmt::format("d.orphan({0});\n{0} = nullptr;\n", lv);
+    if (conformantStruct(el, i + 1)) {
+      body += pullConformantReferent(lv, s);
+    } else {
+      if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent(lv, s);
+      if (array && !el.levels[i + 1].isString) {
+        // The caller's array may be smaller than the reply's: new memory, the old reported.
+        body += fmt::format("d.orphan({0});\n{0} = nullptr;\n", lv);
+      }
+      pull(body, el, i + 1, referent, inner, depth + 1);
     }
-    pull(body, el, i + 1, referent, inner, depth + 1);
     helpers_[slot] = fmt::format(
         "void {}(warden::ndr::Decoder& d, void* c) {{\n"
         "    auto& v = *static_cast<{}*>(c);\n{}}}\n",
@@ -519,8 +567,8 @@ class Generator {
       }
       return;
     }
-    if (!l.fixed && i == 0 && !s.ctxType.empty()) {
-      unsupported(out, s, "a conformant structure (a conformant array member)");
+    if (!l.fixed && i == 0 && !s.ctxType.empty() && !s.hoisted) {
+      unsupported(out, s, "a conformant array that does not end its structure");
       return;
     }
     std::string n = fmt::format("n{}_", depth);
@@ -529,7 +577,8 @@ class Generator {
     std::string body;
     body += fmt::format("const auto {} = static_cast<std::uint32_t>({});\n", n,
                         exprCode(l.size, s.names));
-    if (l.conformant) body += fmt::format("e.put<std::uint32_t>({});\n", n);
+    // A struct's final conformant array: its max_count went out before the struct.
+    if (l.conformant && !s.hoisted) body += fmt::format("e.put<std::uint32_t>({});\n", n);
     std::string count = n;
     if (l.varying) {
       body += fmt::format("const auto {} = static_cast<std::uint32_t>({});\n", len,
@@ -565,14 +614,37 @@ class Generator {
       }
       return;
     }
-    if (!l.fixed && i == 0 && !s.ctxType.empty()) {
-      unsupported(out, s, "a conformant structure (a conformant array member)");
+    if (!l.fixed && i == 0 && !s.ctxType.empty() && !s.hoisted) {
+      unsupported(out, s, "a conformant array that does not end its structure");
       return;
     }
     const unsigned wire = minWire(el, i + 1);
     std::string n = fmt::format("n{}_", depth);
     std::string len = fmt::format("l{}_", depth);
     std::string body;
+    if (s.hoisted) {
+      // The struct's memory was sized from the hoisted max_count; its fields are read, so the
+      // size expression must agree with it.
+      body += fmt::format("const std::uint32_t {} = max_count_;\n", n);
+      body += fmt::format("d.expectEqual({}, static_cast<std::uint64_t>({}), \"{}\");\n", n,
+                          exprCode(l.size, s.names), s.label);
+      std::string count = n;
+      if (l.varying) {
+        body += fmt::format("const std::uint32_t {} = d.variance({}, {}, \"{}\");\n", len, n, wire,
+                            s.label);
+        if (l.length) {
+          body += fmt::format("d.expectEqual({}, static_cast<std::uint64_t>({}), \"{}\");\n", len,
+                              exprCode(l.length, s.names), s.label);
+        }
+        count = len;
+      } else {
+        body += fmt::format("d.needElements({}, {}, \"{}\");\n", n, wire, s.label);
+      }
+      body += fmt::format("d.align({});\n", alignment(el, i + 1));
+      pullElements(body, el, i, lv, count, s, depth);
+      out += "{\n" + indentLines(body) + "}\n";
+      return;
+    }
     if (l.conformant) {
       body += fmt::format("const std::uint32_t {} = d.conformance(\"{}\");\n", n, s.label);
     } else {
@@ -690,6 +762,9 @@ class Generator {
         return;
       case RKind::kStruct:
         if (aggregate(l) == nullptr) return unsupported(out, s, "a struct defined elsewhere");
+        if (conformantMember(*aggregate(l))) {
+          return unsupported(out, s, "a conformant structure not behind a pointer");
+        }
         out += fmt::format("ndr_pull(d, {});\n", lv);
         return;
       case RKind::kUnion:
@@ -835,6 +910,26 @@ void emitNdrTypes(CodeWriter& w, const ir::Interface& in) {
       w.line(
           "[[maybe_unused]] void ndr_pull(warden::ndr::Decoder& d, {}& v, std::int64_t expected);",
           a->cName);
+    } else if (const Element* m = Generator::conformantMember(*a)) {
+      Names names;
+      names.prefix = "v.";
+      for (const Element& f : a->members) names.fields.insert(f.name);
+      w.line("[[maybe_unused]] void ndr_push(warden::ndr::Encoder& e, const {}& v);", a->cName);
+      w.line(
+          "[[maybe_unused]] void ndr_pull(warden::ndr::Decoder& d, {}& v, std::uint32_t "
+          "max_count_);",
+          a->cName);
+      // Bytes for a struct whose final array holds n elements, and how many the caller's holds.
+      w.line("[[maybe_unused]] std::size_t ndr_bytes(const {0}*, std::uint32_t n) {{", a->cName);
+      w.line(
+          "    return std::max(sizeof({0}), offsetof({0}, {1}) + "
+          "sizeof(std::declval<{0}&>().{1}[0]) "
+          "* n);",
+          a->cName, m->name);
+      w.line("}}");
+      w.line("[[maybe_unused]] std::uint64_t ndr_capacity(const {}& v) {{", a->cName);
+      w.line("    return static_cast<std::uint64_t>({});", exprCode(m->levels.front().size, names));
+      w.line("}}");
     } else {
       w.line("[[maybe_unused]] void ndr_push(warden::ndr::Encoder& e, const {}& v);", a->cName);
       w.line("[[maybe_unused]] void ndr_pull(warden::ndr::Decoder& d, {}& v);", a->cName);
@@ -850,9 +945,16 @@ void emitNdrTypes(CodeWriter& w, const ir::Interface& in) {
     std::string pushBody, pullBody;
     std::string pushHead = fmt::format("e.align({});\n", align);
     std::string pullHead = fmt::format("d.align({});\n", align);
+    const Element* hoisted = Generator::conformantMember(*a);
+    if (hoisted) {
+      // A conformant structure: the final array's max_count comes before the struct itself.
+      pushHead = fmt::format("e.put<std::uint32_t>(static_cast<std::uint32_t>({}));\n{}",
+                             exprCode(hoisted->levels.front().size, s.names), pushHead);
+    }
     if (a->structDef) {
       for (const Element& m : a->members) {
         Site ms = s;
+        ms.hoisted = &m == hoisted;
         ms.label = fmt::format("{}.{}", shortName(a->name), m.name);
         std::string lv = fmt::format("v.{}", m.name);
         g.push(pushBody, m, 0, lv, ms, 0);
@@ -894,7 +996,9 @@ void emitNdrTypes(CodeWriter& w, const ir::Interface& in) {
     w.line("}}");
     w.line("");
     w.line("void ndr_pull(warden::ndr::Decoder& d, {}& v{}) {{", a->cName,
-           switched(a) ? ", std::int64_t expected" : "");
+           switched(a) ? ", std::int64_t expected"
+           : hoisted   ? ", std::uint32_t max_count_"
+                       : "");
     w.indent();
     w.raw(pullHead + pullBody.substr(0, pullBody.size() - (pullBody.empty() ? 0 : 1)));
     w.dedent();
@@ -954,7 +1058,13 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
     g.pull(code, p, 0, std::string(p.name), s, 0);
     const bool fixedReferent = p.levels.size() >= 2 && p.levels[0].kind == Kind::kPointer &&
                                p.levels[1].kind != Kind::kArray;
-    if (!p.in && fixedReferent) {
+    if (!p.in && fixedReferent && p.levels[0].topLevel && g.conformantStruct(p, 1)) {
+      body += fmt::format(
+          "#error \"warden idl: {}.{}: an [out]-only conformant structure in the caller's storage "
+          "has "
+          "no size to check the reply against: declare it [out] T** so the stub allocates it\"\n",
+          f.name, p.name);
+    } else if (!p.in && fixedReferent) {
       // [out]-only storage holds nothing yet: embedded pointers in it are not the caller's nodes.
       body += fmt::format("std::memset(static_cast<void*>({0}), 0, sizeof *{0});\n", p.name);
     }

@@ -5,12 +5,14 @@ to compare (padding and referent IDs masked).
   impacket_check.py HEX          Sum's three-node tree (impacket cannot describe a self-referencing
                                  struct, so the depth is spelled out: ROOT -> LEAF -> EMPTY)
   impacket_check.py twice HEX    Twice's TAGGED {kind 2, VALUE hyper 2^40}: a non-encapsulated
-                                 union with a short discriminant"""
+                                 union with a short discriminant
+  impacket_check.py counts HEX   SumCounts' COUNTS {n 3, v 1 2 3}: a conformant structure"""
 import sys
 
 from impacket.dcerpc.v5.dtypes import NULL, SHORT
+from impacket.dcerpc.v5.dtypes import ULONG
 from impacket.dcerpc.v5.ndr import (NDRCALL, NDRHYPER, NDRLONG, NDRPOINTER, NDRSHORT, NDRSTRUCT,
-                                    NDRUNION)
+                                    NDRUNION, NDRUniConformantArray)
 
 
 class EMPTY(NDRSTRUCT):
@@ -64,7 +66,33 @@ def twice(data):
     print(mine.getData().hex())
 
 
+class USHORTS(NDRUniConformantArray):
+    item = "<H"
+
+
+class COUNTS(NDRSTRUCT):
+    structure = (("n", ULONG), ("v", USHORTS))
+
+
+class SumCounts(NDRCALL):
+    opnum = 10
+    structure = (("c", COUNTS),)
+
+
+def counts(data):
+    call = SumCounts(data)
+    assert call["c"]["n"] == 3 and list(call["c"]["v"]) == [1, 2, 3], call["c"]["n"]
+    assert len(call.getData()) == len(data), (len(call.getData()), len(data))
+    mine = SumCounts()
+    mine["c"]["n"] = 3
+    mine["c"]["v"] = [1, 2, 3]
+    print(mine.getData().hex())
+
+
 def main():
+    if sys.argv[1] == "counts":
+        counts(bytes.fromhex(sys.argv[2]))
+        return
     if sys.argv[1] == "twice":
         twice(bytes.fromhex(sys.argv[2]))
         return

@@ -7,9 +7,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <functional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -148,6 +150,26 @@ void m_Twice(handle_t, TAGGED* t) {
 int32_t m_Area(handle_t, SHAPE* s) {
   if (s->kind == 1) return s->u.side * s->u.side * 100;
   return static_cast<int32_t>(s->u.radius * s->u.radius * 314.159265);
+}
+
+// COUNTS ends in MIDL's v[1]: its elements are reached through a pointer, as C programs do.
+int32_t m_SumCounts(handle_t, COUNTS* c) {
+  int32_t sum = 0;
+  const uint16_t* v = c->v;
+  for (uint32_t i = 0; i < c->n; ++i) sum += v[i];
+  return sum;
+}
+
+void m_Bump(handle_t, COUNTS* c) {
+  uint16_t* v = c->v;
+  for (uint32_t i = 0; i < c->n; ++i) ++v[i];
+}
+
+void m_MakeCounts(handle_t, uint32_t n, COUNTS** c) {
+  *c = static_cast<COUNTS*>(midl_user_allocate(offsetof(COUNTS, v) + sizeof(uint16_t) * (n + 1)));
+  (*c)->n = n;
+  uint16_t* v = (*c)->v;
+  for (uint32_t i = 0; i < n; ++i) v[i] = static_cast<uint16_t>(i * 10);
 }
 
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
@@ -409,7 +431,7 @@ TEST_F(TreeTest, AbsurdSizeIsInASmallRequestAllocatesNothing) {
   request.resize(100, 0x41);  // 92 bytes of data
   std::vector<std::uint8_t> reply;
   try {
-    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 10, request, reply);
+    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 13, request, reply);
     FAIL() << "accepted";
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.status(), warden::ndr::kBadStubData);
@@ -509,6 +531,84 @@ TEST_F(TreeTest, EncapsulatedUnionCarriesItsOwnDiscriminant) {
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.status(), warden::ndr::kInvalidTag) << f.what();
   }
+}
+
+// A conformant structure: the struct's final array size is written before the struct.
+struct Counts3 {
+  COUNTS c;
+  uint16_t more[2];  // storage for v[1] and v[2] after COUNTS' v[1]
+};
+
+TEST_F(TreeTest, ConformantStructureHoistsItsMaxCount) {
+  Counts3 s{};
+  s.c.n = 3;
+  COUNTS* c = &s.c;
+  uint16_t* v = c->v;
+  v[0] = 1;
+  v[1] = 2;  // spills into `more`, as a C program's over-allocated COUNTS does
+  v[2] = 3;
+  EXPECT_EQ(SumCounts(h_, c), 6);
+  // The example of the NDR notes (rpc-memory-ndr.md 4.3), byte for byte.
+  EXPECT_EQ(hex(server_.lastRequest()),
+            "03000000"                                // max_count, hoisted before the struct
+            "03000000"                                // n
+            "010002000300");                          // v[0..2]
+  EXPECT_EQ(server_.lastCall().stubAllocations, 1u);  // one block: struct and array together
+  // impacket's conformant structure (NDRSTRUCT ending in NDRUniConformantArray) agrees.
+  const std::string request = hex(server_.lastRequest());
+  if (std::string theirs = impacket("counts " + request); !theirs.empty()) {
+    EXPECT_EQ(theirs, request);
+  }
+}
+
+// A server that answers every call with the same bytes: a hostile peer for the client stub.
+class FixedReply final : public warden::stub::Transport {
+ public:
+  explicit FixedReply(std::vector<std::uint8_t> reply) : reply_(std::move(reply)) {}
+  void call(const warden::stub::InterfaceSpec&, std::uint32_t, std::span<const std::uint8_t>,
+            std::vector<std::uint8_t>& reply) override {
+    reply = reply_;
+  }
+
+ private:
+  std::vector<std::uint8_t> reply_;
+};
+
+TEST_F(TreeTest, InOutConformantStructureIsRefusedWhenTheReplyOutgrowsIt) {
+  Counts3 s{};
+  s.c.n = 3;
+  COUNTS* c = &s.c;
+  uint16_t* v = c->v;
+  v[0] = 1;
+  v[1] = 2;
+  v[2] = 3;
+  s.more[1] = 0x7777;  // v[3]: past the caller's three elements
+  Bump(h_, c);
+  EXPECT_EQ(v[0], 2);
+  EXPECT_EQ(v[2], 4);
+  // A server that answers with eight elements for the caller's three.
+  FixedReply liar({0x08, 0, 0, 0, 0x08, 0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8, 0});
+  warden::stub::Binding binding{&liar, {}};
+  try {
+    Bump(&binding, c);
+    FAIL() << "a conformant structure larger than its storage was accepted";
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::ndr::kInvalidBound) << f.what();
+  }
+  EXPECT_EQ(s.more[1], 0x7777);  // nothing written past the caller's storage
+  EXPECT_EQ(c->n, 3u);
+}
+
+TEST_F(TreeTest, OutConformantStructureIsOneNewBlock) {
+  COUNTS* c = nullptr;
+  MakeCounts(h_, 4, &c);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->n, 4u);
+  const uint16_t* v = c->v;
+  EXPECT_EQ(v[3], 30);
+  EXPECT_EQ(userBlocks(), before_ + 1);
+  EXPECT_GE(userHeap().size(c).value(), offsetof(COUNTS, v) + 4 * sizeof(uint16_t));
+  midl_user_free(c);
 }
 
 TEST_F(TreeTest, MismatchedDiscriminantIsBadStubData) {
