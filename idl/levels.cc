@@ -314,6 +314,7 @@ std::vector<Interface> build(const Compilation& compilation) {
     ir.name = in.name;
     if (const Attribute* u = findAttribute(in.attributes, "uuid")) ir.uuid = u->raw;
     ir.version = interfaceVersion(in);
+    ir.enableAllocate = findAttribute(in.attributes, "enable_allocate") != nullptr;
     if (const Attribute* pd = findAttribute(in.attributes, "pointer_default");
         pd && !pd->args.empty()) {
       std::string_view k = pd->args[0]->text;

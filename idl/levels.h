@@ -74,6 +74,7 @@ struct Interface {
   std::string uuid;
   std::string version;
   PointerKind pointerDefault = PointerKind::kUnique;
+  bool enableAllocate = false;  // ACF [enable_allocate]
   std::vector<Aggregate> types;
   std::vector<Function> functions;
 };

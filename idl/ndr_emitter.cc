@@ -1135,6 +1135,7 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
                          f.result.levels.front().kind != Kind::kData;
   std::string body;
   body += fmt::format("const auto& m_ = *static_cast<const {}*>(epv_);\n", epvType);
+  if (in.enableAllocate) body += "call_.enableAllocate();  // ACF [enable_allocate]\n";
   body += "warden::ndr::Decoder& d = call_.request();\n";
   std::vector<std::string> args;
   for (std::size_t k = 0; k < f.params.size(); ++k) {

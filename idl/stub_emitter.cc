@@ -85,6 +85,7 @@ void spec(CodeWriter& w, const ast::Interface& in, std::string_view side, const 
   w.line("{},", stubs);
   w.line("midl_user_allocate,");
   w.line("midl_user_free,");
+  w.line("{},", findAttribute(in.attributes, "enable_allocate") ? "true" : "false");
   w.dedent();
   w.line("}};");
 }

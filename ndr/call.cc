@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "custody/scope.h"
+#include "ndr/rpcss.h"
 #include "warden/stub.h"
 
 namespace warden::stub {
@@ -33,9 +34,18 @@ ClientCall::ClientCall(handle_t binding, RPC_IF_HANDLE spec, std::uint32_t opnum
     : binding_(bindingOf(binding)),
       spec_(stub::spec(spec)),
       opnum_(opnum),
-      request_(&table_, ndr::FullPointerTable::kRequest),
-      allocator_(spec_.allocate) {
+      request_(&table_, ndr::FullPointerTable::kRequest) {
+  allocator_.spec = &spec_;
   lastCallEffects().orphaned.clear();
+}
+
+void* ClientCall::ClientAllocator::allocate(std::size_t bytes) {
+  if (AllocFree& pair = clientAllocFree(); pair.allocate != nullptr) return pair.allocate(bytes);
+  if (spec->enableAllocate && currentSsEnvironment() != nullptr) {
+    RPC_STATUS status = 0;
+    return RpcSmAllocate(bytes, &status);
+  }
+  return spec->allocate(bytes);
 }
 
 ndr::Decoder& ClientCall::send() {
@@ -70,6 +80,13 @@ ServerCall::ServerCall(const InterfaceSpec& spec, std::span<const std::uint8_t> 
 // back to the interface's allocator.
 ServerCall::~ServerCall() {
   for (void* p : user_.blocks) spec_.free(p);
+  if (ss_) detail::leaveSsEnvironment(ssBefore_);  // the environment's memory goes with ss_
+}
+
+void ServerCall::enableAllocate() {
+  if (ss_) return;
+  ss_ = detail::newSsEnvironment();
+  ssBefore_ = detail::enterSsEnvironment(ss_.get());
 }
 
 void* ServerCall::allocate(std::size_t bytes) { return request_->allocate(bytes, "[out]"); }
@@ -88,6 +105,7 @@ void ServerCall::freeManagerBlocks() {
   };
   for (const void* p : visited_) {
     if (heap.owns(p) || inStubBlock(p) || request_->inBuffer(p)) continue;
+    if (ss_ && detail::ssOwns(*ss_, p)) continue;  // RpcSsAllocate: released with the call
     spec_.free(const_cast<void*>(p));
     ++managerFreed_;
   }

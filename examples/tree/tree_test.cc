@@ -13,8 +13,10 @@
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "arena.h"
 #include "custody/heap.h"
 #include "testsupport/oracle.h"
 #include "warden/stub.h"
@@ -170,6 +172,26 @@ void m_MakeCounts(handle_t, uint32_t n, COUNTS** c) {
   (*c)->n = n;
   uint16_t* v = (*c)->v;
   for (uint32_t i = 0; i < n; ++i) v[i] = static_cast<uint16_t>(i * 10);
+}
+
+void m_MakeList(handle_t, int32_t n, boolean threaded, LINK** list) {
+  auto build = [n, list] {
+    LINK* head = nullptr;
+    for (int32_t i = n; i >= 1; --i) {
+      auto* link = static_cast<LINK*>(RpcSsAllocate(sizeof(LINK)));
+      *link = LINK{i, head};
+      head = link;
+    }
+    *list = head;
+  };
+  if (!threaded) return build();
+  RPC_SS_THREAD_HANDLE environment = RpcSsGetThreadHandle();
+  std::thread worker([&] {
+    RpcSsSetThreadHandle(environment);  // the worker allocates in the call's environment
+    build();
+    RpcSsSetThreadHandle(nullptr);
+  });
+  worker.join();
 }
 
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
@@ -621,6 +643,78 @@ TEST_F(TreeTest, MismatchedDiscriminantIsBadStubData) {
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.status(), warden::ndr::kBadStubData) << f.what();
     EXPECT_NE(std::string(f.what()).find("_VALUE.(switch)"), std::string::npos) << f.what();
+  }
+}
+
+// RpcSs: [enable_allocate] gives each server call an environment the manager allocates from,
+// released with the call; the client stub allocates from the caller's environment if it has one.
+class ArenaTest : public TreeTest {
+ protected:
+  void SetUp() override {
+    TreeTest::SetUp();
+    server_.registerInterface(arena_v1_0_s_ifspec);
+  }
+  static int32_t sum(const LINK* l) {
+    int32_t s = 0;
+    for (; l != nullptr; l = l->next) s += l->value;
+    return s;
+  }
+};
+
+TEST_F(ArenaTest, ManagerMemoryGoesWithTheCallAndTheClientUsesMidlUserAllocate) {
+  for (boolean threaded : {boolean{0}, boolean{1}}) {
+    LINK* list = nullptr;
+    MakeList(h_, 5, threaded, &list);
+    EXPECT_EQ(sum(list), 15) << int{threaded};
+    // The manager's five links were RpcSs memory, released with the call, never midl_user_free'd.
+    EXPECT_EQ(server_.lastCall().managerBlocksFreed, 0u);
+    EXPECT_EQ(userBlocks(), before_ + 5);  // the client's copy, from midl_user_allocate
+    while (list != nullptr) {
+      LINK* next = list->next;
+      midl_user_free(list);
+      list = next;
+    }
+  }
+}
+
+TEST_F(ArenaTest, ClientEnvironmentTakesTheReplyAndReleasesItAtOnce) {
+  RpcSsEnableAllocate();
+  LINK* list = nullptr;
+  MakeList(h_, 4, 0, &list);
+  EXPECT_EQ(sum(list), 10);
+  EXPECT_EQ(userBlocks(), before_);  // nothing from midl_user_allocate
+  RPC_STATUS status = -1;
+  void* extra = RpcSmAllocate(64, &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(extra, nullptr);
+  RpcSsDisableAllocate();  // the four links and the extra block, in one release
+  EXPECT_EQ(RpcSmAllocate(8, &status), nullptr);  // no environment any more
+  EXPECT_NE(status, 0);
+  EXPECT_THROW(RpcSsAllocate(8), warden::ndr::Fault);
+}
+
+std::size_t counted = 0;
+void* countingAllocate(size_t n) {
+  ++counted;
+  return std::malloc(n);
+}
+void countingFree(void* p) { std::free(p); }
+
+TEST_F(ArenaTest, SetClientAllocFreeReplacesTheClientStubsPair) {
+  void* (*oldAllocate)(size_t) = nullptr;
+  void (*oldFree)(void*) = nullptr;
+  counted = 0;
+  RpcSsSwapClientAllocFree(countingAllocate, countingFree, &oldAllocate, &oldFree);
+  LINK* list = nullptr;
+  MakeList(h_, 3, 0, &list);
+  EXPECT_EQ(sum(list), 6);
+  EXPECT_EQ(counted, 3u);
+  EXPECT_EQ(userBlocks(), before_);
+  RpcSsSetClientAllocFree(oldAllocate, oldFree);  // back to none
+  while (list != nullptr) {
+    LINK* next = list->next;
+    countingFree(list);
+    list = next;
   }
 }
 

@@ -49,6 +49,35 @@ typedef void* RPC_IF_HANDLE;
 void* midl_user_allocate(size_t bytes);
 void midl_user_free(void* block);
 
+// The RpcSs/RpcSm stub memory package (Microsoft's, over custody heaps): an allocation
+// environment per thread, set up by the server stub of an ACF [enable_allocate] interface for the
+// call (everything allocated in it goes when the call ends) or by RpcSsEnableAllocate; threads
+// share one with Get/SetThreadHandle. The Ss forms raise (a C++ exception, as RpcRaiseException
+// does), the Sm forms return the status.
+#ifndef __RPCNDR_H_VERSION__
+typedef long RPC_STATUS;
+typedef void* RPC_SS_THREAD_HANDLE;
+#endif
+void* RpcSsAllocate(size_t size);
+void RpcSsFree(void* block);
+void RpcSsEnableAllocate(void);
+void RpcSsDisableAllocate(void);
+RPC_SS_THREAD_HANDLE RpcSsGetThreadHandle(void);
+void RpcSsSetThreadHandle(RPC_SS_THREAD_HANDLE handle);
+// The pair client stubs take memory for returned data from (until reset with null, null).
+void RpcSsSetClientAllocFree(void* (*allocate)(size_t), void (*release)(void*));
+void RpcSsSwapClientAllocFree(void* (*allocate)(size_t), void (*release)(void*),
+                              void* (**oldAllocate)(size_t), void (**oldRelease)(void*));
+void* RpcSmAllocate(size_t size, RPC_STATUS* status);
+RPC_STATUS RpcSmFree(void* block);
+RPC_STATUS RpcSmEnableAllocate(void);
+RPC_STATUS RpcSmDisableAllocate(void);
+RPC_SS_THREAD_HANDLE RpcSmGetThreadHandle(RPC_STATUS* status);
+RPC_STATUS RpcSmSetThreadHandle(RPC_SS_THREAD_HANDLE handle);
+RPC_STATUS RpcSmSetClientAllocFree(void* (*allocate)(size_t), void (*release)(void*));
+RPC_STATUS RpcSmSwapClientAllocFree(void* (*allocate)(size_t), void (*release)(void*),
+                                    void* (**oldAllocate)(size_t), void (**oldRelease)(void*));
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,7 +48,21 @@ struct InterfaceSpec {
   // The allocator pair of the interface's data that crosses the call (midl_user_allocate/free).
   void* (*allocate)(std::size_t);
   void (*free)(void*);
+  // ACF [enable_allocate]: server calls run in an RpcSs environment; client stubs allocate from
+  // the caller's environment when it has one.
+  bool enableAllocate;
 };
+
+// An RpcSs environment: a thread-safe custody heap some threads allocate from.
+struct SsEnvironment;
+// The calling thread's environment, or null.
+SsEnvironment* currentSsEnvironment();
+// The pair RpcSsSetClientAllocFree installed on this thread ({null, null} when none).
+struct AllocFree {
+  void* (*allocate)(std::size_t) = nullptr;
+  void (*free)(void*) = nullptr;
+};
+AllocFree& clientAllocFree();
 
 bool sameInterface(const SyntaxId& a, const SyntaxId& b);
 
@@ -85,7 +99,13 @@ class ClientCall {
   ndr::FullPointerTable table_;
   ndr::Encoder request_;
   std::vector<std::uint8_t> replyBytes_;
-  ndr::FunctionAllocator allocator_;
+  // RpcSsSetClientAllocFree's pair, else the caller's RpcSs environment ([enable_allocate]),
+  // else the interface's pair.
+  struct ClientAllocator final : ndr::Allocator {
+    void* allocate(std::size_t bytes) override;
+    const InterfaceSpec* spec;
+  };
+  ClientAllocator allocator_;
   std::unique_ptr<ndr::Decoder> reply_;
 };
 
@@ -131,6 +151,8 @@ class ServerCall {
   }
   // After the reply is written: frees the blocks it reached that the stub did not allocate.
   void freeManagerBlocks();
+  // [enable_allocate]: an RpcSs environment for this call on this thread, released with it.
+  void enableAllocate();
   ServerCallStats stats() const;
 
  private:
@@ -149,6 +171,8 @@ class ServerCall {
     std::vector<void*> blocks;  // not yet handed over
   };
   UserAllocator user_;
+  std::unique_ptr<SsEnvironment> ss_;
+  SsEnvironment* ssBefore_ = nullptr;
   ndr::FullPointerTable table_;
   std::unique_ptr<ndr::Decoder> request_;
   ndr::Encoder reply_;
