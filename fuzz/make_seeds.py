@@ -125,7 +125,8 @@ def main():
     write("ndr", "sum_counts", b"\x0a" + bytes.fromhex("03000000 03000000 010002000300"))
     write("ndr", "bump_counts", b"\x0b" + bytes.fromhex("03000000 03000000 010002000300"))
     write("ndr", "make_counts", b"\x0c" + bytes.fromhex("04000000"))
-    write("ndr", "checksum", b"\x0d" + bytes.fromhex("04000000 04000000 01020304"))
+    write("ndr", "fail", b"\x0d" + bytes.fromhex("34120000"))
+    write("ndr", "checksum", b"\x0f" + bytes.fromhex("04000000 04000000 01020304"))
 
 
 if __name__ == "__main__":

@@ -1010,8 +1010,9 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
                          const ast::Operation& op, const std::string& binding,
                          const std::string& ifspec) {
   Generator g(in);
-  const ast::Attribute* status = findAttribute(op.attributes, "comm_status");
-  if (!status) status = findAttribute(op.attributes, "fault_status");
+  const bool commStatus = findAttribute(op.attributes, "comm_status") != nullptr;
+  const bool faultStatus = findAttribute(op.attributes, "fault_status") != nullptr;
+  const bool status = commStatus || faultStatus;
   const bool hasResult = f.result.levels.front().resolved.kind != RKind::kVoid ||
                          f.result.levels.front().kind != Kind::kData;
   std::string body;
@@ -1032,7 +1033,7 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
     body += fmt::format("const std::uint64_t cap_{} = static_cast<std::uint64_t>({});\n", p.name,
                         exprCode(p.levels[1].size, paramNames(f)));
   }
-  body += "warden::ndr::Encoder& e = call_.request();\n";
+  body += "[[maybe_unused]] warden::ndr::Encoder& e = call_.request();\n";
   for (const Element& p : f.params) {
     if (!p.in || isHandle(p)) continue;
     Site s;
@@ -1118,8 +1119,16 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
     w.indent();
     w.raw(body.substr(0, body.size() - 1));
     w.dedent();
+    // [comm_status]: transport failures; [fault_status]: the server's faults. Anything else
+    // (this stub's own checks, a reply that does not unmarshal) still raises.
     w.line("}} catch (const warden::ndr::Fault& fault_) {{");
-    w.line("    return fault_.status();");
+    std::vector<std::string> origins;
+    if (commStatus) origins.push_back("warden::ndr::Fault::Origin::kCommunication");
+    if (faultStatus) origins.push_back("warden::ndr::Fault::Origin::kServer");
+    std::vector<std::string> tests;
+    for (const std::string& o : origins) tests.push_back("fault_.origin() == " + o);
+    w.line("    if ({}) return fault_.status();", fmt::join(tests, " || "));
+    w.line("    throw;");
     w.line("}}");
   } else {
     w.raw(body.substr(0, body.size() - 1));
@@ -1207,7 +1216,7 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
   } else {
     body += call + ";\n";
   }
-  body += "warden::ndr::Encoder& e = call_.reply();\n";
+  body += "[[maybe_unused]] warden::ndr::Encoder& e = call_.reply();\n";
   for (const Element& p : f.params) {
     if (!p.out) continue;
     Site s;

@@ -24,7 +24,10 @@ ndr::ClientEffects& lastCallEffects() {
 namespace {
 
 Binding& bindingOf(handle_t h) {
-  if (h == nullptr) throw ndr::Fault(0x6A6 /* RPC_S_INVALID_BINDING */, "null binding handle");
+  if (h == nullptr) {
+    throw ndr::Fault(0x6A6 /* RPC_S_INVALID_BINDING */, "null binding handle",
+                     ndr::Fault::Origin::kCommunication);
+  }
   return *static_cast<Binding*>(h);
 }
 
@@ -49,7 +52,9 @@ void* ClientCall::ClientAllocator::allocate(std::size_t bytes) {
 }
 
 ndr::Decoder& ClientCall::send() {
-  if (binding_.transport == nullptr) throw ndr::Fault(0x6A6, "binding without a transport");
+  if (binding_.transport == nullptr) {
+    throw ndr::Fault(0x6A6, "binding without a transport", ndr::Fault::Origin::kCommunication);
+  }
   binding_.transport->call(spec_, opnum_, request_.bytes(), replyBytes_);
   reply_ = std::make_unique<ndr::Decoder>(replyBytes_, allocator_, &table_,
                                           ndr::FullPointerTable::kReply, binding_.limits);
@@ -169,11 +174,13 @@ void InProcessServer::call(const InterfaceSpec& client, std::uint32_t opnum,
     std::uint32_t status =
         dispatch(*r.spec, r.epv, opnum, lastRequest_, sent, nullptr, limits, &last_, &detail);
     if (status != 0)
-      throw ndr::Fault(status, fmt::format("server fault 0x{:x}: {}", status, detail));
+      throw ndr::Fault(status, fmt::format("server fault 0x{:x}: {}", status, detail),
+                       ndr::Fault::Origin::kServer);
     reply = std::move(sent);
     return;
   }
-  throw ndr::Fault(ndr::kUnknownInterface, fmt::format("no interface {} here", client.name));
+  throw ndr::Fault(ndr::kUnknownInterface, fmt::format("no interface {} here", client.name),
+                   ndr::Fault::Origin::kCommunication);
 }
 
 }  // namespace warden::stub

@@ -194,6 +194,12 @@ void m_MakeList(handle_t, int32_t n, boolean threaded, LINK** list) {
   worker.join();
 }
 
+error_status_t m_Fail(handle_t, uint32_t code) {
+  throw warden::ndr::Fault(code, "the manager gives up");
+}
+
+error_status_t m_Reach(handle_t) { return 0; }
+
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
   int32_t sum = 0;
   for (uint32_t i = 0; i < n; ++i) sum += data[i];
@@ -453,7 +459,7 @@ TEST_F(TreeTest, AbsurdSizeIsInASmallRequestAllocatesNothing) {
   request.resize(100, 0x41);  // 92 bytes of data
   std::vector<std::uint8_t> reply;
   try {
-    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 13, request, reply);
+    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 15, request, reply);
     FAIL() << "accepted";
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.status(), warden::ndr::kBadStubData);
@@ -715,6 +721,19 @@ TEST_F(ArenaTest, SetClientAllocFreeReplacesTheClientStubsPair) {
     LINK* next = list->next;
     countingFree(list);
     list = next;
+  }
+}
+
+TEST_F(TreeTest, FaultAndCommStatusReturnTheirOwnFailuresOnly) {
+  EXPECT_EQ(Fail(h_, 0x1234), 0x1234u);  // [fault_status]: the server's fault status
+  EXPECT_EQ(Reach(h_), 0u);
+  warden::stub::Binding nowhere;       // no transport: a communication failure
+  EXPECT_EQ(Reach(&nowhere), 0x6A6u);  // [comm_status]: RPC_S_INVALID_BINDING returned
+  try {
+    Fail(&nowhere, 1);  // [fault_status] alone does not cover communication
+    FAIL();
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.origin(), warden::ndr::Fault::Origin::kCommunication);
   }
 }
 

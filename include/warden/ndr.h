@@ -36,12 +36,17 @@ inline constexpr std::uint32_t kBadStubData = 0x6F7;          // RPC_X_BAD_STUB_
 // happened, with the stub-data offset where bytes were at fault.
 class Fault : public std::runtime_error {
  public:
-  Fault(std::uint32_t status, const std::string& what)
-      : std::runtime_error(what), status_(status) {}
+  // Where the failure arose: this side's stub or engine, the server (a fault PDU), or the
+  // transport between them (ACF [fault_status] returns the second, [comm_status] the third).
+  enum class Origin : std::uint8_t { kLocal, kServer, kCommunication };
+  Fault(std::uint32_t status, const std::string& what, Origin origin = Origin::kLocal)
+      : std::runtime_error(what), status_(status), origin_(origin) {}
   std::uint32_t status() const { return status_; }
+  Origin origin() const { return origin_; }
 
  private:
   std::uint32_t status_;
+  Origin origin_;
 };
 
 // What one call's unmarshalling may take from untrusted bytes. Counts are checked against the
