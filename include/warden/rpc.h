@@ -53,11 +53,11 @@ void midl_user_free(void* block);
 // environment per thread, set up by the server stub of an ACF [enable_allocate] interface for the
 // call (everything allocated in it goes when the call ends) or by RpcSsEnableAllocate; threads
 // share one with Get/SetThreadHandle. The Ss forms raise (a C++ exception, as RpcRaiseException
-// does), the Sm forms return the status.
+// does), the Sm forms return the status. An SDK's rpcndr.h, when it came first, declares them
+// itself.
 #ifndef __RPCNDR_H_VERSION__
 typedef long RPC_STATUS;
 typedef void* RPC_SS_THREAD_HANDLE;
-#endif
 void* RpcSsAllocate(size_t size);
 void RpcSsFree(void* block);
 void RpcSsEnableAllocate(void);
@@ -77,6 +77,7 @@ RPC_STATUS RpcSmSetThreadHandle(RPC_SS_THREAD_HANDLE handle);
 RPC_STATUS RpcSmSetClientAllocFree(void* (*allocate)(size_t), void (*release)(void*));
 RPC_STATUS RpcSmSwapClientAllocFree(void* (*allocate)(size_t), void (*release)(void*),
                                     void* (**oldAllocate)(size_t), void (**oldRelease)(void*));
+#endif  // __RPCNDR_H_VERSION__
 
 #ifdef __cplusplus
 }
