@@ -126,7 +126,12 @@ def main():
     write("ndr", "bump_counts", b"\x0b" + bytes.fromhex("03000000 03000000 010002000300"))
     write("ndr", "make_counts", b"\x0c" + bytes.fromhex("04000000"))
     write("ndr", "fail", b"\x0d" + bytes.fromhex("34120000"))
-    write("ndr", "checksum", b"\x0f" + bytes.fromhex("04000000 04000000 01020304"))
+    write("ndr", "count_chars", b"\x0f" + bytes.fromhex(
+        "03000000 03000000 00000200 00000000 04000200"
+        "03000000 00000000 03000000 610062000000 0000"
+        "04000000 00000000 04000000 6300640065000000"))
+    write("ndr", "names", b"\x10" + bytes.fromhex("04000000"))
+    write("ndr", "checksum", b"\x11" + bytes.fromhex("04000000 04000000 01020304"))
 
 
 if __name__ == "__main__":

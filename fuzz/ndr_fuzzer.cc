@@ -96,6 +96,20 @@ void m_MakeCounts(handle_t, uint32_t n, COUNTS** c) {
 }
 error_status_t m_Fail(handle_t, uint32_t code) { return code; }
 error_status_t m_Reach(handle_t) { return 0; }
+int32_t m_CountChars(handle_t, uint32_t n, char16_t** names) {
+  int32_t count = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    for (const char16_t* c = names[i]; c != nullptr && *c != 0; ++c) ++count;
+  }
+  return count;
+}
+void m_Names(handle_t, uint32_t n, char16_t** names) {
+  if (n > 0) {
+    names[0] = static_cast<char16_t*>(midl_user_allocate(2 * sizeof(char16_t)));
+    names[0][0] = u'x';
+    names[0][1] = 0;
+  }
+}
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
   int32_t s = 0;
   for (uint32_t i = 0; i < n; ++i) s += data[i];

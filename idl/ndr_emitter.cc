@@ -62,6 +62,7 @@ struct Site {
   bool client = false;   // pulling into the caller's memory
   bool chain = false;    // inside a pointer chain that starts at a parameter: referents in place
   bool hoisted = false;  // the conformant array ending a struct: its max_count leads the struct
+  bool outOnly = false;  // a client's [out]-only parameter: its storage holds nothing yet
 };
 
 class Generator {
@@ -293,17 +294,30 @@ class Generator {
           return;
       }
     }
-    if (s.ctxType.empty()) {
-      unsupported(out, s, "an embedded pointer outside a struct");
-      return;
-    }
-    if (lv.find("[i") != std::string::npos) {
-      unsupported(out, s, "an array of pointers");
-      return;
-    }
     if (l.pointer == PointerKind::kIgnore) {
       out += "e.put<std::uint32_t>(0);  // [ignore]\n";
       return;
+    }
+    if (s.ctxType.empty() || lv.find("[i") != std::string::npos) {
+      // An array's element (or a parameter's array of pointers): the deferred function gets the
+      // pointer's own slot, typed where it is deferred.
+      std::string fn = slotFunction(true, el, i, s, depth);
+      if (fn.empty()) return unsupported(out, s, "a sized referent of an array's pointers");
+      std::string task =
+          fmt::format("e.defer(&{}<std::remove_cvref_t<decltype({})>>, &{});", fn, lv, lv);
+      switch (l.pointer) {
+        case PointerKind::kRef:
+          out += fmt::format("e.refId({}, \"{}\");\n{}\n", lv, s.label, task);
+          return;
+        case PointerKind::kUnique:
+          out += fmt::format("if (e.uniqueId({})) {}\n", lv, task);
+          return;
+        case PointerKind::kFull:
+          out += fmt::format("if (e.fullId({})) {}\n", lv, task);
+          return;
+        case PointerKind::kIgnore:
+          return;
+      }
     }
     std::string fn = deferredFunction(true, el, i + 1, referent, s, depth);
     switch (l.pointer) {
@@ -403,18 +417,29 @@ class Generator {
       out += code;
       return;
     }
-    if (s.ctxType.empty()) {
-      unsupported(out, s, "an embedded pointer outside a struct");
-      return;
-    }
-    if (lv.find("[i") != std::string::npos) {
-      unsupported(out, s, "an array of pointers");
-      return;
-    }
     if (l.pointer == PointerKind::kIgnore) {
       out +=
           fmt::format("d.get<std::uint32_t>(\"{}\");  // [ignore]\n{} = nullptr;\n", s.label, lv);
       return;
+    }
+    if (s.ctxType.empty() || lv.find("[i") != std::string::npos) {
+      std::string fn = slotFunction(false, el, i, s, depth);
+      if (fn.empty()) return unsupported(out, s, "a sized referent of an array's pointers");
+      std::string task =
+          fmt::format("d.defer(&{}<std::remove_reference_t<decltype({})>>, &{});", fn, lv, lv);
+      switch (l.pointer) {
+        case PointerKind::kRef:
+          out += fmt::format("d.refId(\"{}\");\n{}\n", s.label, task);
+          return;
+        case PointerKind::kUnique:
+          out += fmt::format("if (d.uniqueId({}, \"{}\")) {}\n", lv, s.label, task);
+          return;
+        case PointerKind::kFull:
+          out += fmt::format("if (d.fullId({}, \"{}\")) {}\n", lv, s.label, task);
+          return;
+        case PointerKind::kIgnore:
+          return;
+      }
     }
     // The deferred function allocates (a [ref] or [unique] referent; arrays size themselves).
     std::string fn = deferredFunctionPull(el, i, lv, referent, array, s, depth);
@@ -431,6 +456,54 @@ class Generator {
       case PointerKind::kIgnore:
         return;
     }
+  }
+
+  // A deferred referent reached through a pointer slot (an array's element, a parameter's array of
+  // pointers): a function template over the slot's type, whose body is levels[i+1..] of
+  // `slot`. Empty when the referent needs a size expression (its names are not in reach there).
+  std::string slotFunction(bool isPush, const Element& el, std::size_t i, const Site& s,
+                           int depth) {
+    for (std::size_t k = i + 1; k < el.levels.size(); ++k) {
+      const Level& l = el.levels[k];
+      if (l.kind == Kind::kArray && !l.isString && (l.size || l.length || l.first)) return "";
+      if (l.kind == Kind::kSwitch) return "";
+    }
+    if (el.levels[i].pointer == PointerKind::kFull &&
+        (nextIsArray(el, i) || conformantStruct(el, i + 1))) {
+      return "";
+    }
+    std::string name =
+        fmt::format("{}_{}_{}", isPush ? "push" : "pull", identifier(s.label), helpers_.size());
+    helpers_.emplace_back();
+    std::size_t at = helpers_.size() - 1;
+    Site inner = s;
+    inner.chain = true;
+    inner.ctxType.clear();
+    inner.names = Names{};
+    const bool array = nextIsArray(el, i);
+    const std::string referent = array ? "slot" : "(*slot)";
+    std::string body;
+    if (isPush) {
+      push(body, el, i + 1, referent, inner, depth + 1);
+      helpers_[at] = fmt::format(
+          "template <typename Slot>\n"
+          "void {}(warden::ndr::Encoder& e, const void* c) {{\n"
+          "    const Slot& slot = *static_cast<const Slot*>(c);\n{}}}\n",
+          name, indentLines(body));
+      return name;
+    }
+    if (conformantStruct(el, i + 1)) {
+      body += pullConformantReferent("slot", s);
+    } else {
+      if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent("slot", s);
+      pull(body, el, i + 1, referent, inner, depth + 1);
+    }
+    helpers_[at] = fmt::format(
+        "template <typename Slot>\n"
+        "void {}(warden::ndr::Decoder& d, void* c) {{\n"
+        "    Slot& slot = *static_cast<Slot*>(c);\n{}}}\n",
+        name, indentLines(body));
+    return name;
   }
 
   std::string deferredFunctionPull(const Element& el, std::size_t i, const std::string& lv,
@@ -521,7 +594,9 @@ class Generator {
     }
     std::string var = fmt::format("i{}_", depth);
     std::string body;
-    push(body, el, i + 1, fmt::format("{}[{}]", lv, var), s, depth + 1);
+    Site element = s;
+    element.chain = false;  // pointers in an array are embedded: referents after the array
+    push(body, el, i + 1, fmt::format("{}[{}]", lv, var), element, depth + 1);
     out += fmt::format("for (std::uint32_t {0} = 0; {0} < {1}; ++{0}) {{\n{2}}}\n", var, count,
                        indentLines(body));
   }
@@ -535,7 +610,9 @@ class Generator {
     }
     std::string var = fmt::format("i{}_", depth);
     std::string body;
-    pull(body, el, i + 1, fmt::format("{}[{}]", lv, var), s, depth + 1);
+    Site element = s;
+    element.chain = false;
+    pull(body, el, i + 1, fmt::format("{}[{}]", lv, var), element, depth + 1);
     out += fmt::format("for (std::uint32_t {0} = 0; {0} < {1}; ++{0}) {{\n{2}}}\n", var, count,
                        indentLines(body));
   }
@@ -681,6 +758,11 @@ class Generator {
             "std::to_string({0}) + \" elements do not fit the caller's \" + "
             "std::to_string(cap_{1}));\n",
             n, el.name, s.label);
+        if (s.outOnly && el.levels[i + 1].kind == Kind::kPointer) {
+          // [out]-only pointers in the caller's array are not the caller's nodes yet.
+          body +=
+              fmt::format("std::memset(static_cast<void*>({}), 0, sizeof *{} * {});\n", lv, lv, n);
+        }
         body += fmt::format("d.align({});\n", alignment(el, i + 1));
         pullElements(body, el, i, lv, count, s, depth);
         out += "{\n" + indentLines(body) + "}\n";
@@ -1054,6 +1136,7 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
     if (!p.out) continue;
     Site s;
     s.client = true;
+    s.outOnly = !p.in;
     s.label = fmt::format("{}.{}", f.name, p.name);
     std::string code;
     g.pull(code, p, 0, std::string(p.name), s, 0);

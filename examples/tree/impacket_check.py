@@ -6,11 +6,13 @@ to compare (padding and referent IDs masked).
                                  struct, so the depth is spelled out: ROOT -> LEAF -> EMPTY)
   impacket_check.py twice HEX    Twice's TAGGED {kind 2, VALUE hyper 2^40}: a non-encapsulated
                                  union with a short discriminant
-  impacket_check.py counts HEX   SumCounts' COUNTS {n 3, v 1 2 3}: a conformant structure"""
+  impacket_check.py counts HEX   SumCounts' COUNTS {n 3, v 1 2 3}: a conformant structure
+  impacket_check.py names HEX    CountChars' n 3, names {"ab", null, "cde"}: an array of string
+                                 pointers (decoded only; prints "ok")"""
 import sys
 
 from impacket.dcerpc.v5.dtypes import NULL, SHORT
-from impacket.dcerpc.v5.dtypes import ULONG
+from impacket.dcerpc.v5.dtypes import LPWSTR, ULONG
 from impacket.dcerpc.v5.ndr import (NDRCALL, NDRHYPER, NDRLONG, NDRPOINTER, NDRSHORT, NDRSTRUCT,
                                     NDRUNION, NDRUniConformantArray)
 
@@ -89,7 +91,27 @@ def counts(data):
     print(mine.getData().hex())
 
 
+class NAMES(NDRUniConformantArray):
+    item = LPWSTR
+
+
+class CountChars(NDRCALL):
+    opnum = 15
+    structure = (("n", ULONG), ("names", NAMES))
+
+
+def names(data):
+    call = CountChars(data)
+    got = [n["Data"] if n["ReferentID"] else None for n in call["names"]]
+    assert call["n"] == 3 and got == ["ab\x00", None, "cde\x00"], got
+    assert len(call.getData()) == len(data), (len(call.getData()), len(data))
+    print("ok")
+
+
 def main():
+    if sys.argv[1] == "names":
+        names(bytes.fromhex(sys.argv[2]))
+        return
     if sys.argv[1] == "counts":
         counts(bytes.fromhex(sys.argv[2]))
         return

@@ -200,6 +200,25 @@ error_status_t m_Fail(handle_t, uint32_t code) {
 
 error_status_t m_Reach(handle_t) { return 0; }
 
+int32_t m_CountChars(handle_t, uint32_t n, char16_t** names) {
+  int32_t count = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    for (const char16_t* c = names[i]; c != nullptr && *c != 0; ++c) ++count;
+  }
+  return count;
+}
+
+void m_Names(handle_t, uint32_t n, char16_t** names) {
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i % 2 == 1) continue;  // every other one stays null
+    auto* name = static_cast<char16_t*>(midl_user_allocate(3 * sizeof(char16_t)));
+    name[0] = u'n';
+    name[1] = static_cast<char16_t>(u'0' + i);
+    name[2] = 0;
+    names[i] = name;
+  }
+}
+
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
   int32_t sum = 0;
   for (uint32_t i = 0; i < n; ++i) sum += data[i];
@@ -459,7 +478,7 @@ TEST_F(TreeTest, AbsurdSizeIsInASmallRequestAllocatesNothing) {
   request.resize(100, 0x41);  // 92 bytes of data
   std::vector<std::uint8_t> reply;
   try {
-    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 15, request, reply);
+    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 17, request, reply);
     FAIL() << "accepted";
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.status(), warden::ndr::kBadStubData);
@@ -735,6 +754,47 @@ TEST_F(TreeTest, FaultAndCommStatusReturnTheirOwnFailuresOnly) {
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.origin(), warden::ndr::Fault::Origin::kCommunication);
   }
+}
+
+TEST_F(TreeTest, ArrayOfStringPointersSendsEveryReferentAfterTheArray) {
+  char16_t ab[] = u"ab";
+  char16_t cde[] = u"cde";
+  char16_t* names[] = {ab, nullptr, cde};
+  EXPECT_EQ(CountChars(h_, 3, names), 5);
+  EXPECT_EQ(hex(server_.lastRequest()),
+            "03000000"  // n
+            "03000000"  // names: max_count
+            "00000200"
+            "00000000"
+            "04000200"  // three referent IDs, one null
+            "03000000"
+            "00000000"
+            "03000000"
+            "610062000000"  // "ab"
+            "0000"          // padding to 4
+            "04000000"
+            "00000000"
+            "04000000"
+            "6300640065000000");  // "cde"
+  // impacket's NDRUniConformantArray of LPWSTR reads the same bytes.
+  if (std::string verdict = impacket("names " + hex(server_.lastRequest())); !verdict.empty()) {
+    EXPECT_EQ(verdict, "ok");
+  }
+}
+
+TEST_F(TreeTest, OutArrayOfStringPointersComesBackInNewClientMemory) {
+  char16_t* names[4];
+  for (char16_t*& n : names) n = reinterpret_cast<char16_t*>(0x1);  // [out]: not read
+  Names(h_, 4, names);
+  ASSERT_NE(names[0], nullptr);
+  EXPECT_EQ(std::u16string(names[0]), u"n0");
+  EXPECT_EQ(names[1], nullptr);
+  EXPECT_EQ(std::u16string(names[2]), u"n2");
+  EXPECT_EQ(names[3], nullptr);
+  EXPECT_EQ(server_.lastCall().managerBlocksFreed, 2u);
+  EXPECT_EQ(userBlocks(), before_ + 2);
+  midl_user_free(names[0]);
+  midl_user_free(names[2]);
 }
 
 TEST_F(TreeTest, NullRefPointerIsRefusedBeforeSending) {
