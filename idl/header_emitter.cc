@@ -313,6 +313,16 @@ class HeaderWriter {
     }
     return t + " " + declarator(local);
   }
+  // A parameter's C type with its const, as the prototype has it: "const char16_t **".
+  std::string parameterType(const TypeSpec* type, const ast::Declarator& d) {
+    ast::Declarator unnamed = d;
+    unnamed.name = {};
+    if (!unnamed.arrays.empty()) {
+      unnamed.arrays.clear();
+      ++unnamed.pointers;
+    }
+    return typeText(type) + " " + declarator(unnamed);
+  }
   // The return type as C: "error_status_t", "PNODE", "int32_t *".
   std::string returnType(const ast::Operation& op) {
     return typeText(op.returnType) +
@@ -448,6 +458,10 @@ std::string localVariable(const ast::TypeSpec* type, const ast::Declarator& d) {
 }
 
 std::string returnType(const ast::Operation& op) { return HeaderWriter().returnType(op); }
+
+std::string parameterType(const ast::TypeSpec* type, const ast::Declarator& d) {
+  return HeaderWriter().parameterType(type, d);
+}
 
 std::string prototype(const ast::Operation& op) {
   std::string fp = HeaderWriter().functionPointer(op, op.declarator.name, "");

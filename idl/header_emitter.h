@@ -31,6 +31,8 @@ std::string functionPointer(const ast::Operation& op, std::string_view name);
 std::string prototype(const ast::Operation& op);
 // A local variable of a parameter's type, without const ("int32_t *a" for a conformant array).
 std::string localVariable(const ast::TypeSpec* type, const ast::Declarator& d);
+// A parameter's C type as the prototype spells it, const included ("const char16_t **").
+std::string parameterType(const ast::TypeSpec* type, const ast::Declarator& d);
 // The operation's C return type.
 std::string returnType(const ast::Operation& op);
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "idl/print.h"
 
 namespace warden::idl::ir {
@@ -116,11 +118,19 @@ class Lowering {
     }
     // Pointers and arrays a typedef brings.
     const ast::TypeSpec* bottom = type;
+    bool typedefString = false;  // typedef [string] wchar_t* LPWSTR
     std::string dataName = typeName(type);
     for (int depth = 0; bottom->kind == ast::TypeSpec::Kind::kNamed && depth < 64; ++depth) {
       const Symbols::TypeName* td = symbols_.typedefNamed(bottom->name);
-      if (td == nullptr || (td->declarator->pointers == 0 && td->declarator->arrays.empty())) {
-        break;
+      if (td == nullptr) break;
+      typedefString |= findAttribute(td->typedefDecl->attributes, "string") != nullptr;
+      if (td->declarator->pointers == 0 && td->declarator->arrays.empty()) {
+        // An alias (typedef [handle] PWCHAR NAME): look through it only when pointers or arrays
+        // lie beneath, so plain aliases keep their name.
+        Resolved beneath = symbols_.resolveName(*td);
+        if ((beneath.pointers == 0 && !beneath.array) || beneath.contextHandle) break;
+        bottom = td->typedefDecl->type;
+        continue;
       }
       for (int i = 0; i < td->declarator->pointers; ++i) {
         Level p;
@@ -161,7 +171,7 @@ class Lowering {
       dataName = typeName(bottom);
     }
     // [string]: the innermost array (or a pointer's referent) holds a terminated string.
-    if (findAttribute(attrs, "string")) {
+    if (findAttribute(attrs, "string") || typedefString) {
       if (e.levels.empty() || e.levels.back().kind != Level::Kind::kArray) {
         Level a;
         a.kind = Level::Kind::kArray;
@@ -199,6 +209,11 @@ class Lowering {
     return typeName(t);
   }
 
+  // An untagged struct or union, named by where it is written so each has its own name.
+  static std::string anonymous(std::string_view kind, Span span) {
+    return fmt::format("{} (anonymous {}:{})", kind, span.begin.file, span.begin.offset);
+  }
+
   static std::string typeName(const ast::TypeSpec* t) {
     switch (t->kind) {
       case ast::TypeSpec::Kind::kBase:
@@ -206,10 +221,10 @@ class Lowering {
       case ast::TypeSpec::Kind::kNamed:
         return t->name;
       case ast::TypeSpec::Kind::kStruct:
-        return t->structDef->tag.empty() ? "struct (anonymous)"
+        return t->structDef->tag.empty() ? anonymous("struct", t->structDef->span)
                                          : "struct " + std::string(t->structDef->tag);
       case ast::TypeSpec::Kind::kUnion:
-        return t->unionDef->tag.empty() ? "union (anonymous)"
+        return t->unionDef->tag.empty() ? anonymous("union", t->unionDef->span)
                                         : "union " + std::string(t->unionDef->tag);
       case ast::TypeSpec::Kind::kEnum:
         return t->enumDef->tag.empty() ? "enum (anonymous)"
@@ -300,6 +315,8 @@ std::string elementText(const Element& e, bool parameter) {
 
 }  // namespace
 
+Lowering lower0(const Symbols& symbols) { return Lowering(symbols, PointerKind::kUnique); }
+
 std::vector<Interface> build(const Compilation& compilation) {
   std::vector<Interface> out;
   const ast::Module* main = compilation.mainModule();
@@ -307,10 +324,62 @@ std::vector<Interface> build(const Compilation& compilation) {
   DiagnosticSink alreadyReported;  // sema reported redefinitions
   Symbols symbols(alreadyReported);
   for (const ast::Module& m : compilation.modules()) symbols.collect(m.items);
+  // Types an interface may use without declaring them: the file scope of every module and the
+  // interfaces of imported modules (each lowered with its own interface's pointer default).
+  std::vector<Aggregate> shared;
+  for (const ast::Module& m : compilation.modules()) {
+    Lowering top(symbols, PointerKind::kUnique);
+    for (const ast::Item& item : m.items) {
+      if (item.kind == ast::Item::Kind::kTypedef) {
+        top.aggregates(item.typedefDecl->type, shared, &item.typedefDecl->attributes);
+      } else if (item.kind == ast::Item::Kind::kTypeDecl) {
+        top.aggregates(item.typeDecl, shared);
+      } else if (item.kind == ast::Item::Kind::kInterface && &m != main &&
+                 !item.interface->forward) {
+        PointerKind pd = PointerKind::kUnique;
+        if (const Attribute* a = findAttribute(item.interface->attributes, "pointer_default");
+            a && !a->args.empty()) {
+          pd = a->args[0]->text == "ref"   ? PointerKind::kRef
+               : a->args[0]->text == "ptr" ? PointerKind::kFull
+                                           : PointerKind::kUnique;
+        }
+        Lowering inner(symbols, pd);
+        for (const ast::Item& i : item.interface->items) {
+          if (i.kind == ast::Item::Kind::kTypedef) {
+            inner.aggregates(i.typedefDecl->type, shared, &i.typedefDecl->attributes);
+          } else if (i.kind == ast::Item::Kind::kTypeDecl) {
+            inner.aggregates(i.typeDecl, shared);
+          }
+        }
+      }
+    }
+  }
+  // One definition of each (a type two imports both declare, or a main interface redeclares,
+  // once).
+  {
+    std::set<std::string> seen;
+    std::vector<Aggregate> unique;
+    for (Aggregate& a : shared) {
+      if (seen.insert(a.name).second) unique.push_back(std::move(a));
+    }
+    shared = std::move(unique);
+  }
+  for (Aggregate& a : shared) a.shared = true;
   for (const ast::Item& item : main->items) {
     if (item.kind != ast::Item::Kind::kInterface || item.interface->forward) continue;
     const ast::Interface& in = *item.interface;
     Interface ir;
+    for (const ast::Item& inner : in.items) {
+      if (inner.kind == ast::Item::Kind::kTypedef) {
+        lower0(symbols).aggregates(inner.typedefDecl->type, ir.types);
+      }
+    }
+    std::set<std::string> own;
+    for (const Aggregate& a : ir.types) own.insert(a.name);
+    ir.types.clear();
+    for (const Aggregate& a : shared) {
+      if (!own.count(a.name)) ir.types.push_back(a);
+    }
     ir.name = in.name;
     if (const Attribute* u = findAttribute(in.attributes, "uuid")) ir.uuid = u->raw;
     ir.version = interfaceVersion(in);
@@ -358,6 +427,7 @@ std::string dump(const std::vector<Interface>& interfaces) {
                        in.uuid.empty() ? "(no uuid)" : in.uuid, in.version,
                        pointerName(in.pointerDefault));
     for (const Aggregate& a : in.types) {
+      if (a.shared) continue;
       out += fmt::format("  {}\n", a.name);
       for (const Element& m : a.members) out += "    " + elementText(m, false) + "\n";
     }

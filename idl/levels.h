@@ -67,6 +67,7 @@ struct Aggregate {   // a struct or union with a body
   unsigned switchSize = 4;  // a union's discriminant on the wire: switch_type, or the
                             // encapsulated union's switch (long when neither says)
   std::string cName;        // the C type: "union _ARM"; an encapsulated union is "struct _E"
+  bool shared = false;      // from an imported file or the file's scope, not this interface
 };
 
 struct Interface {

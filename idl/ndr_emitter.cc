@@ -84,7 +84,8 @@ class Generator {
         return;
       case Kind::kSwitch:
         if (!switchedUnion(el, i)) return unsupported(out, s, "[switch_is] on this type");
-        out += fmt::format("ndr_push(e, {}, static_cast<std::int64_t>({}));\n", lv,
+        out += fmt::format("ndr_push_{}(e, {}, static_cast<std::int64_t>({}));\n",
+                           identifier(aggregate(el.levels[i + 1])->name), lv,
                            exprCode(l.switchIs, s.names));
         return;
       case Kind::kData:
@@ -105,7 +106,8 @@ class Generator {
         return;
       case Kind::kSwitch:
         if (!switchedUnion(el, i)) return unsupported(out, s, "[switch_is] on this type");
-        out += fmt::format("ndr_pull(d, {}, static_cast<std::int64_t>({}));\n", lv,
+        out += fmt::format("ndr_pull_{}(d, {}, static_cast<std::int64_t>({}));\n",
+                           identifier(aggregate(el.levels[i + 1])->name), lv,
                            exprCode(l.switchIs, s.names));
         return;
       case Kind::kData:
@@ -165,8 +167,11 @@ class Generator {
     if (!a.structDef || a.members.empty()) return nullptr;
     const Element& last = a.members.back();
     const Level& l = last.levels.front();
-    return l.kind == Kind::kArray && !l.fixed && l.conformant ? &last : nullptr;
+    return l.kind == Kind::kArray && !l.fixed && l.conformant && sized(l) ? &last : nullptr;
   }
+  // An array level whose size is an expression (go-msrpc writes size_is(*) for "unsized").
+  static bool sized(const Level& l) { return l.size && l.size->kind != ast::Expr::Kind::kStar; }
+
   // The struct levels[i] holds, when it is a conformant one.
   const ir::Aggregate* conformantStruct(const Element& el, std::size_t i) const {
     if (i >= el.levels.size() || el.levels[i].kind != Kind::kData) return nullptr;
@@ -237,13 +242,15 @@ class Generator {
     std::string text;
     if (isPush) {
       text = fmt::format(
-          "void {}(warden::ndr::Encoder& e, const void* c) {{\n"
-          "    const auto& v = *static_cast<const {}*>(c);\n",
+          "template <typename {1}>\n"
+          "void {0}(warden::ndr::Encoder& e, const void* c) {{\n"
+          "    const auto& v = *static_cast<const {1}*>(c);\n",
           name, s.ctxType);
     } else {
       text = fmt::format(
-          "void {}(warden::ndr::Decoder& d, void* c) {{\n"
-          "    auto& v = *static_cast<{}*>(c);\n",
+          "template <typename {1}>\n"
+          "void {0}(warden::ndr::Decoder& d, void* c) {{\n"
+          "    auto& v = *static_cast<{1}*>(c);\n",
           name, s.ctxType);
     }
     text += indentLines(body) + "}\n";
@@ -322,13 +329,14 @@ class Generator {
     std::string fn = deferredFunction(true, el, i + 1, referent, s, depth);
     switch (l.pointer) {
       case PointerKind::kRef:
-        out += fmt::format("e.refId({}, \"{}\");\ne.defer(&{}, &v);\n", lv, s.label, fn);
+        out += fmt::format("e.refId({}, \"{}\");\ne.defer(&{}<{}>, &v);\n", lv, s.label, fn,
+                           s.ctxType);
         return;
       case PointerKind::kUnique:
-        out += fmt::format("if (e.uniqueId({})) e.defer(&{}, &v);\n", lv, fn);
+        out += fmt::format("if (e.uniqueId({})) e.defer(&{}<{}>, &v);\n", lv, fn, s.ctxType);
         return;
       case PointerKind::kFull:
-        out += fmt::format("if (e.fullId({})) e.defer(&{}, &v);\n", lv, fn);
+        out += fmt::format("if (e.fullId({})) e.defer(&{}<{}>, &v);\n", lv, fn, s.ctxType);
         return;
       case PointerKind::kIgnore:
         return;
@@ -345,21 +353,22 @@ class Generator {
 
   // A conformant struct's referent: its hoisted max_count first, then memory for that many
   // elements (or the caller's, when its own size expression holds as many), then the struct.
-  static std::string pullConformantReferent(const std::string& lv, const Site& s) {
+  static std::string pullConformantReferent(const std::string& lv, const Site& s,
+                                            const std::string& type) {
     return fmt::format(
         "{{\n"
         "    const std::uint32_t max_count_ = d.conformance(\"{1}\");\n"
         "    if ({0} == nullptr) {{\n"
         "        {0} = static_cast<std::remove_reference_t<decltype({0})>>(d.allocate("
-        "ndr_bytes({0}, max_count_), \"{1}\"));\n"
-        "    }} else if (max_count_ > ndr_capacity(*{0})) {{\n"
+        "ndr_bytes_{2}({0}, max_count_), \"{1}\"));\n"
+        "    }} else if (max_count_ > ndr_capacity_{2}(*{0})) {{\n"
         "        d.invalid(warden::ndr::kInvalidBound, \"{1}\", \"the reply's \" + "
         "std::to_string(max_count_) + \" elements do not fit the caller's \" + "
-        "std::to_string(ndr_capacity(*{0})));\n"
+        "std::to_string(ndr_capacity_{2}(*{0})));\n"
         "    }}\n"
-        "    ndr_pull(d, *{0}, max_count_);\n"
+        "    ndr_pull_{2}(d, *{0}, max_count_);\n"
         "}}\n",
-        lv, s.label);
+        lv, s.label, type);
   }
 
   void pullPointer(std::string& out, const Element& el, std::size_t i, const std::string& lv,
@@ -382,7 +391,7 @@ class Generator {
       Site inner = s;
       inner.chain = true;
       if (conformant) {
-        body += pullConformantReferent(lv, s);
+        body += pullConformantReferent(lv, s, identifier(conformantStruct(el, i + 1)->name));
       } else {
         if (l.pointer != PointerKind::kFull && !array && !(l.topLevel && s.client)) {
           body += allocateReferent(lv, s);
@@ -445,13 +454,15 @@ class Generator {
     std::string fn = deferredFunctionPull(el, i, lv, referent, array, s, depth);
     switch (l.pointer) {
       case PointerKind::kRef:
-        out += fmt::format("d.refId(\"{}\");\nd.defer(&{}, &v);\n", s.label, fn);
+        out += fmt::format("d.refId(\"{}\");\nd.defer(&{}<{}>, &v);\n", s.label, fn, s.ctxType);
         return;
       case PointerKind::kUnique:
-        out += fmt::format("if (d.uniqueId({}, \"{}\")) d.defer(&{}, &v);\n", lv, s.label, fn);
+        out += fmt::format("if (d.uniqueId({}, \"{}\")) d.defer(&{}<{}>, &v);\n", lv, s.label, fn,
+                           s.ctxType);
         return;
       case PointerKind::kFull:
-        out += fmt::format("if (d.fullId({}, \"{}\")) d.defer(&{}, &v);\n", lv, s.label, fn);
+        out += fmt::format("if (d.fullId({}, \"{}\")) d.defer(&{}<{}>, &v);\n", lv, s.label, fn,
+                           s.ctxType);
         return;
       case PointerKind::kIgnore:
         return;
@@ -493,7 +504,7 @@ class Generator {
       return name;
     }
     if (conformantStruct(el, i + 1)) {
-      body += pullConformantReferent("slot", s);
+      body += pullConformantReferent("slot", s, identifier(conformantStruct(el, i + 1)->name));
     } else {
       if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent("slot", s);
       pull(body, el, i + 1, referent, inner, depth + 1);
@@ -516,7 +527,7 @@ class Generator {
     inner.chain = true;
     std::string body;
     if (conformantStruct(el, i + 1)) {
-      body += pullConformantReferent(lv, s);
+      body += pullConformantReferent(lv, s, identifier(conformantStruct(el, i + 1)->name));
     } else {
       if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent(lv, s);
       if (array && !el.levels[i + 1].isString) {
@@ -526,8 +537,9 @@ class Generator {
       pull(body, el, i + 1, referent, inner, depth + 1);
     }
     helpers_[slot] = fmt::format(
-        "void {}(warden::ndr::Decoder& d, void* c) {{\n"
-        "    auto& v = *static_cast<{}*>(c);\n{}}}\n",
+        "template <typename {1}>\n"
+        "void {0}(warden::ndr::Decoder& d, void* c) {{\n"
+        "    auto& v = *static_cast<{1}*>(c);\n{2}}}\n",
         name, s.ctxType, indentLines(body));
     return name;
   }
@@ -628,6 +640,7 @@ class Generator {
   void pushArray(std::string& out, const Element& el, std::size_t i, const std::string& lv,
                  const Site& s, int depth) {
     const Level& l = el.levels[i];
+    if (!l.isString && !sized(l)) return unsupported(out, s, "an array without a size");
     if (i + 1 < el.levels.size() && el.levels[i + 1].kind == Kind::kArray &&
         (l.conformant || el.levels[i + 1].conformant)) {
       unsupported(out, s, "a multi-dimensional conformant array");
@@ -675,6 +688,7 @@ class Generator {
   void pullArray(std::string& out, const Element& el, std::size_t i, const std::string& lv,
                  const Site& s, int depth) {
     const Level& l = el.levels[i];
+    if (!l.isString && !sized(l)) return unsupported(out, s, "an array without a size");
     if (i + 1 < el.levels.size() && el.levels[i + 1].kind == Kind::kArray &&
         (l.conformant || el.levels[i + 1].conformant)) {
       unsupported(out, s, "a multi-dimensional conformant array");
@@ -686,6 +700,17 @@ class Generator {
       } else if (l.fixed) {
         out += fmt::format("warden::ndr::pullFixedString(d, {}, {}, \"{}\");\n", lv,
                            exprCode(l.size, s.names), s.label);
+      } else if (s.client && s.ctxType.empty() && i == 1 && el.levels[0].topLevel &&
+                 el.levels[0].pointer == PointerKind::kRef) {
+        // The caller's own buffer: its size_is says how much it holds.
+        if (sized(l)) {
+          out += fmt::format("warden::ndr::pullString(d, {}, cap_{}, \"{}\");\n", lv, el.name,
+                             s.label);
+        } else if (s.outOnly) {
+          unsupported(out, s, "an [out] string in the caller's storage without size_is");
+        } else {
+          out += fmt::format("warden::ndr::pullString(d, {}, \"{}\");\n", lv, s.label);
+        }
       } else {
         out += fmt::format("warden::ndr::pullString(d, {}, \"{}\");\n", lv, s.label);
       }
@@ -751,7 +776,8 @@ class Generator {
         body += fmt::format("conf_{} = {};\n", el.name, n);
         if (l.varying && l.length) body += fmt::format("vary_{} = {};\n", el.name, len);
       }
-      if (s.client && s.ctxType.empty()) {
+      if (s.client && s.ctxType.empty() && i == 1 && el.levels[0].topLevel &&
+          el.levels[0].pointer == PointerKind::kRef) {
         // The caller's storage holds what its [in] size expression says: never write past it.
         body += fmt::format(
             "if ({0} > cap_{1}) d.invalid(warden::ndr::kInvalidBound, \"{2}\", \"the reply's \" + "
@@ -804,11 +830,11 @@ class Generator {
         return;
       case RKind::kStruct:
         if (aggregate(l) == nullptr) return unsupported(out, s, "a struct defined elsewhere");
-        out += fmt::format("ndr_push(e, {});\n", lv);
+        out += fmt::format("ndr_push_{}(e, {});\n", identifier(aggregate(l)->name), lv);
         return;
       case RKind::kUnion:
         if (const ir::Aggregate* a = aggregate(l); a && a->unionDef->encapsulated) {
-          out += fmt::format("ndr_push(e, {});\n", lv);
+          out += fmt::format("ndr_push_{}(e, {});\n", identifier(a->name), lv);
           return;
         }
         return unsupported(out, s, "a union without [switch_is]");
@@ -847,11 +873,11 @@ class Generator {
         if (conformantMember(*aggregate(l))) {
           return unsupported(out, s, "a conformant structure not behind a pointer");
         }
-        out += fmt::format("ndr_pull(d, {});\n", lv);
+        out += fmt::format("ndr_pull_{}(d, {});\n", identifier(aggregate(l)->name), lv);
         return;
       case RKind::kUnion:
         if (const ir::Aggregate* a = aggregate(l); a && a->unionDef->encapsulated) {
-          out += fmt::format("ndr_pull(d, {});\n", lv);
+          out += fmt::format("ndr_pull_{}(d, {});\n", identifier(a->name), lv);
           return;
         }
         return unsupported(out, s, "a union without [switch_is]");
@@ -888,6 +914,13 @@ class Generator {
   std::vector<std::string> helpers_;
 };
 
+// A C identifier from a type's name: "struct _NODE" -> "struct__NODE".
+std::string identifierOf(std::string_view name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
 std::string shortName(const std::string& aggregate) {
   std::size_t space = aggregate.find(' ');
   return space == std::string::npos ? aggregate : aggregate.substr(space + 1);
@@ -920,7 +953,7 @@ void unionBodies(Generator& g, const ir::Aggregate& a, const std::string& which,
                  const std::string& armPrefix, std::string& pushBody, std::string& pullBody) {
   const std::string type = fmt::format("std::uint{}_t", a.switchSize * 8);
   Site s;
-  s.ctxType = a.cName;
+  s.ctxType = "T";
   s.names.prefix = "v." + armPrefix;
   for (const Element& m : a.members) s.names.fields.insert(m.name);
   std::string pushArms, pullArms;
@@ -974,52 +1007,72 @@ void unionBodies(Generator& g, const ir::Aggregate& a, const std::string& which,
 
 }  // namespace
 
-void emitNdrTypes(CodeWriter& w, const ir::Interface& in) {
+void emitNdrTypes(CodeWriter& w, const ir::Interface& in, std::set<std::string>& emitted) {
   Generator g(in);
+  // The types the operations reach (through members and arms, transitively), each once per file:
+  // imported files declare many a stub never marshals, some of them not marshallable at all.
+  std::set<std::string> reachable;
+  std::vector<std::string> work;
+  auto reach = [&](const Element& e) {
+    for (const Level& l : e.levels) {
+      if (l.kind == Kind::kData && !l.aggregate.empty() && reachable.insert(l.aggregate).second) {
+        work.push_back(l.aggregate);
+      }
+    }
+  };
+  for (const ir::Function& f : in.functions) {
+    for (const Element& p : f.params) reach(p);
+    reach(f.result);
+  }
+  while (!work.empty()) {
+    std::string name = work.back();
+    work.pop_back();
+    for (const ir::Aggregate& a : in.types) {
+      if (a.name != name) continue;
+      for (const Element& m : a.members) reach(m);
+    }
+  }
   std::vector<const ir::Aggregate*> types;
   for (const ir::Aggregate& a : in.types) {
-    if (a.name.find("(anonymous)") == std::string::npos) types.push_back(&a);
+    if (reachable.count(a.name) && emitted.insert(a.name).second) types.push_back(&a);
   }
   if (types.empty()) return;
   auto switched = [](const ir::Aggregate* a) { return a->unionDef && !a->unionDef->encapsulated; };
+  // Function templates named after each type, so a type C++ nests in another (a union declared
+  // inside a struct member) is reached through deduction rather than spelled.
+  auto extra = [&](const ir::Aggregate* a, bool isPull) -> std::string {
+    if (switched(a)) return isPull ? ", std::int64_t expected" : ", std::int64_t which";
+    if (isPull && Generator::conformantMember(*a)) return ", std::uint32_t max_count_";
+    return "";
+  };
   w.line("");
   for (const ir::Aggregate* a : types) {
-    if (switched(a)) {
-      w.line(
-          "[[maybe_unused]] void ndr_push(warden::ndr::Encoder& e, const {}& v, std::int64_t "
-          "which);",
-          a->cName);
-      w.line(
-          "[[maybe_unused]] void ndr_pull(warden::ndr::Decoder& d, {}& v, std::int64_t expected);",
-          a->cName);
-    } else if (const Element* m = Generator::conformantMember(*a)) {
+    const std::string id = identifierOf(a->name);
+    w.line("template <typename T>");
+    w.line("void ndr_push_{}(warden::ndr::Encoder& e, const T& v{});", id, extra(a, false));
+    w.line("template <typename T>");
+    w.line("void ndr_pull_{}(warden::ndr::Decoder& d, T& v{});", id, extra(a, true));
+    if (const Element* m = Generator::conformantMember(*a)) {
       Names names;
       names.prefix = "v.";
       for (const Element& f : a->members) names.fields.insert(f.name);
-      w.line("[[maybe_unused]] void ndr_push(warden::ndr::Encoder& e, const {}& v);", a->cName);
-      w.line(
-          "[[maybe_unused]] void ndr_pull(warden::ndr::Decoder& d, {}& v, std::uint32_t "
-          "max_count_);",
-          a->cName);
       // Bytes for a struct whose final array holds n elements, and how many the caller's holds.
-      w.line("[[maybe_unused]] std::size_t ndr_bytes(const {0}*, std::uint32_t n) {{", a->cName);
+      w.line("template <typename T>");
+      w.line("std::size_t ndr_bytes_{}(const T*, std::uint32_t n) {{", id);
       w.line(
-          "    return std::max(sizeof({0}), offsetof({0}, {1}) + "
-          "sizeof(std::declval<{0}&>().{1}[0]) "
-          "* n);",
-          a->cName, m->name);
+          "    return std::max(sizeof(T), offsetof(T, {0}) + sizeof(std::declval<T&>().{0}[0]) * "
+          "n);",
+          m->name);
       w.line("}}");
-      w.line("[[maybe_unused]] std::uint64_t ndr_capacity(const {}& v) {{", a->cName);
+      w.line("template <typename T>");
+      w.line("std::uint64_t ndr_capacity_{}(const T& v) {{", id);
       w.line("    return static_cast<std::uint64_t>({});", exprCode(m->levels.front().size, names));
       w.line("}}");
-    } else {
-      w.line("[[maybe_unused]] void ndr_push(warden::ndr::Encoder& e, const {}& v);", a->cName);
-      w.line("[[maybe_unused]] void ndr_pull(warden::ndr::Decoder& d, {}& v);", a->cName);
     }
   }
   for (const ir::Aggregate* a : types) {
     Site s;
-    s.ctxType = a->cName;
+    s.ctxType = "T";
     s.names.prefix = "v.";
     for (const Element& m : a->members) s.names.fields.insert(m.name);
     unsigned align = a->unionDef ? a->switchSize : 1;
@@ -1038,7 +1091,8 @@ void emitNdrTypes(CodeWriter& w, const ir::Interface& in) {
         Site ms = s;
         ms.hoisted = &m == hoisted;
         ms.label = fmt::format("{}.{}", shortName(a->name), m.name);
-        std::string lv = fmt::format("v.{}", m.name);
+        // An unnamed member (C11's anonymous union) is reached through the struct itself.
+        std::string lv = m.name.empty() ? "v" : fmt::format("v.{}", m.name);
         g.push(pushBody, m, 0, lv, ms, 0);
         g.pull(pullBody, m, 0, lv, ms, 0);
       }
@@ -1070,17 +1124,17 @@ void emitNdrTypes(CodeWriter& w, const ir::Interface& in) {
     }
     w.line("");
     flushHelpers(w, g);
-    w.line("void ndr_push(warden::ndr::Encoder& e, const {}& v{}) {{", a->cName,
-           switched(a) ? ", std::int64_t which" : "");
+    w.line("template <typename T>");
+    w.line("void ndr_push_{}(warden::ndr::Encoder& e, const T& v{}) {{", identifierOf(a->name),
+           extra(a, false));
     w.indent();
     w.raw(pushHead + pushBody.substr(0, pushBody.size() - (pushBody.empty() ? 0 : 1)));
     w.dedent();
     w.line("}}");
     w.line("");
-    w.line("void ndr_pull(warden::ndr::Decoder& d, {}& v{}) {{", a->cName,
-           switched(a) ? ", std::int64_t expected"
-           : hoisted   ? ", std::uint32_t max_count_"
-                       : "");
+    w.line("template <typename T>");
+    w.line("void ndr_pull_{}(warden::ndr::Decoder& d, T& v{}) {{", identifierOf(a->name),
+           extra(a, true));
     w.indent();
     w.raw(pullHead + pullBody.substr(0, pullBody.size() - (pullBody.empty() ? 0 : 1)));
     w.dedent();
@@ -1109,7 +1163,9 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
   // What the caller's [out] and [in, out] arrays can hold, from their size expressions now.
   for (const Element& p : f.params) {
     if (!p.out || p.levels.size() < 2 || p.levels[0].kind != Kind::kPointer ||
-        p.levels[1].kind != Kind::kArray || p.levels[1].isString || !p.levels[1].conformant) {
+        !p.levels[0].topLevel || p.levels[0].pointer != PointerKind::kRef ||
+        p.levels[1].kind != Kind::kArray || !p.levels[1].conformant ||
+        !Generator::sized(p.levels[1])) {
       continue;
     }
     body += fmt::format("const std::uint64_t cap_{} = static_cast<std::uint64_t>({});\n", p.name,
@@ -1238,7 +1294,13 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
     } else {
       body += fmt::format("{}{{}};\n", localVariable(ap.type, ap.declarator));
     }
-    args.emplace_back(p.name);
+    // The local holds no const (the stub fills it); the manager gets the prototype's type back.
+    if (ap.type->isConst && ap.declarator.pointers + ap.declarator.arrays.size() > 0) {
+      args.push_back(
+          fmt::format("const_cast<{}>({})", parameterType(ap.type, ap.declarator), p.name));
+    } else {
+      args.emplace_back(p.name);
+    }
   }
   for (const Element& p : f.params) {
     if (!p.in || !Generator::correlated(p)) continue;

@@ -7,6 +7,7 @@
 // naming it, so a stub that would marshal wrongly does not compile.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "idl/ast.h"
@@ -15,8 +16,9 @@
 
 namespace warden::idl {
 
-// ndr_push / ndr_pull for every struct of `in`.
-void emitNdrTypes(CodeWriter& w, const ir::Interface& in);
+// ndr_push_<type> / ndr_pull_<type> templates for every struct and union `in`'s operations reach,
+// skipping the ones already in `emitted` (a file's earlier interfaces) and adding the rest.
+void emitNdrTypes(CodeWriter& w, const ir::Interface& in, std::set<std::string>& emitted);
 
 // The client stub of `op` (its IR is `f`); `binding` is the handle expression it binds with
 // (a handle_t parameter or the ACF's implicit handle), empty when the operation has none.

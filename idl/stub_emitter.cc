@@ -125,6 +125,7 @@ const ir::Interface* irOf(const std::vector<ir::Interface>& all, const ast::Inte
 std::string emitClientStub(const Compilation& compilation, std::string_view idlPath) {
   const ast::Module& module = *compilation.mainModule();
   const std::vector<ir::Interface> irs = ir::build(compilation);
+  std::set<std::string> emitted;  // NDR functions already written in this file
   CodeWriter w;
   opening(w, idlPath,
           "The client side: each interface's specification and the operations' client stubs,\n"
@@ -144,7 +145,7 @@ std::string emitClientStub(const Compilation& compilation, std::string_view idlP
     operationNames(w, *in);
     w.line("");
     spec(w, *in, "client", "nullptr", "nullptr");
-    emitNdrTypes(w, ir);
+    emitNdrTypes(w, ir, emitted);
     w.line("");
     w.line("}}  // namespace");
     w.line("");
@@ -163,6 +164,7 @@ std::string emitServerStub(const Compilation& compilation, std::string_view idlP
                            const std::string& managerPrefix) {
   const ast::Module& module = *compilation.mainModule();
   const std::vector<ir::Interface> irs = ir::build(compilation);
+  std::set<std::string> emitted;
   CodeWriter w;
   opening(w, idlPath,
           "The server side: each interface's manager entry point vector, whose default points at "
@@ -199,7 +201,7 @@ std::string emitServerStub(const Compilation& compilation, std::string_view idlP
     w.line("namespace {{");
     w.line("");
     operationNames(w, *in);
-    emitNdrTypes(w, ir);
+    emitNdrTypes(w, ir, emitted);
     std::vector<const ast::Operation*> ops = operationsOf(*in);
     for (std::size_t k = 0; k < ops.size() && k < ir.functions.size(); ++k) {
       emitServerOperation(w, ir, ir.functions[k], *ops[k], epv);

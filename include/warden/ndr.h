@@ -15,6 +15,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -268,12 +269,16 @@ class Decoder {
     if (n) std::memcpy(out, data_ + pos_, n);
     pos_ += n;
   }
+  // `count` elements into `out` (whose constness the IDL's C type may carry: the stub owns the
+  // memory it fills).
   template <typename T>
   void getArray(T* out, std::size_t count, const char* field) {
-    align(sizeof(T));
-    getBytes(out, count * sizeof(T), field);
-    if (swap_ && sizeof(T) > 1) {
-      for (std::size_t i = 0; i < count; ++i) out[i] = byteSwap(out[i]);
+    using M = std::remove_const_t<T>;
+    M* target = const_cast<M*>(out);
+    align(sizeof(M));
+    getBytes(target, count * sizeof(M), field);
+    if (swap_ && sizeof(M) > 1) {
+      for (std::size_t i = 0; i < count; ++i) target[i] = byteSwap(target[i]);
     }
   }
   std::int16_t getEnum16(const char* field);
@@ -422,13 +427,30 @@ void pushString(Encoder& e, const C* s) {
 
 // Reads a string into *slot: the caller's string when there is one (a longer reply is refused,
 // never written past it), else new memory.
+// Reads a string into the caller's buffer of `capacity` characters (its size_is).
 template <typename C>
-void pullString(Decoder& d, C*& slot, const char* field) {
+void pullString(Decoder& d, C* buffer, std::uint64_t capacity, const char* field) {
   std::uint32_t max = d.conformance(field);
   std::uint32_t n = d.variance(max, sizeof(C), field);
   if (n == 0) d.invalid(kBadStubData, field, "a [string] without its terminator");
-  if (slot != nullptr) {
-    std::size_t capacity = stringLength(slot) + 1;
+  if (n > capacity) {
+    d.invalid(kInvalidBound, field,
+              "the reply's string of " + std::to_string(n) +
+                  " characters is longer than the caller's buffer of " + std::to_string(capacity));
+  }
+  d.getArray(buffer, n, field);
+  if (buffer[n - 1] != 0) d.invalid(kBadStubData, field, "a [string] without its terminator");
+}
+
+template <typename C>
+void pullString(Decoder& d, C*& slot, const char* field) {
+  using M = std::remove_const_t<C>;
+  std::uint32_t max = d.conformance(field);
+  std::uint32_t n = d.variance(max, sizeof(M), field);
+  if (n == 0) d.invalid(kBadStubData, field, "a [string] without its terminator");
+  M* target = const_cast<M*>(slot);
+  if (target != nullptr) {
+    std::size_t capacity = stringLength(target) + 1;
     if (n > capacity) {
       d.invalid(kInvalidBound, field,
                 "the reply's string of " + std::to_string(n) +
@@ -436,10 +458,11 @@ void pullString(Decoder& d, C*& slot, const char* field) {
                     std::to_string(capacity));
     }
   } else {
-    slot = d.allocateArray<C>(n, field);
+    target = d.allocateArray<M>(n, field);
+    slot = target;
   }
-  d.getArray(slot, n, field);
-  if (slot[n - 1] != 0) d.invalid(kBadStubData, field, "a [string] without its terminator");
+  d.getArray(target, n, field);
+  if (target[n - 1] != 0) d.invalid(kBadStubData, field, "a [string] without its terminator");
 }
 
 // A [string] in a fixed array of `size` characters: varying only.
