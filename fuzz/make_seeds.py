@@ -131,7 +131,9 @@ def main():
         "03000000 00000000 03000000 610062000000 0000"
         "04000000 00000000 04000000 6300640065000000"))
     write("ndr", "names", b"\x10" + bytes.fromhex("04000000"))
-    write("ndr", "checksum", b"\x11" + bytes.fromhex("04000000 04000000 01020304"))
+    write("ndr", "open", b"\x11" + bytes.fromhex("0a000000"))
+    write("ndr", "next", b"\x12" + bytes.fromhex("00000000 42000000000000000000000000000000"))
+    write("ndr", "checksum", b"\x14" + bytes.fromhex("04000000 04000000 01020304"))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,14 @@ void m_Names(handle_t, uint32_t n, char16_t** names) {
     names[0][1] = 0;
   }
 }
+int32_t counterValue = 0;
+void m_Open(handle_t, int32_t start, COUNTER* counter) {
+  counterValue = start;
+  *counter = &counterValue;
+}
+int32_t m_Next(COUNTER counter) { return ++*static_cast<int32_t*>(counter); }
+void m_Close(COUNTER* counter) { *counter = nullptr; }
+void COUNTER_rundown(COUNTER) {}
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
   int32_t s = 0;
   for (uint32_t i = 0; i < n; ++i) s += data[i];
@@ -127,7 +135,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.maxAllocationBytes = std::size_t{16} << 20;
   std::vector<std::uint8_t> request(data + 1, data + size);
   std::vector<std::uint8_t> reply;
+  static warden::stub::ContextTable contexts;
   warden::stub::dispatch(spec, nullptr, data[0] % (spec.operationCount + 1), request, reply,
-                         nullptr, limits, nullptr);
+                         nullptr, limits, nullptr, nullptr, &contexts);
+  contexts.runDown();
   return 0;
 }

@@ -119,6 +119,7 @@ class Lowering {
     // Pointers and arrays a typedef brings.
     const ast::TypeSpec* bottom = type;
     bool typedefString = false;  // typedef [string] wchar_t* LPWSTR
+    std::string contextTypedef;  // typedef [context_handle] void* NAME
     std::string dataName = typeName(type);
     for (int depth = 0; bottom->kind == ast::TypeSpec::Kind::kNamed && depth < 64; ++depth) {
       const Symbols::TypeName* td = symbols_.typedefNamed(bottom->name);
@@ -157,6 +158,7 @@ class Lowering {
       }
       if (findAttribute(td->typedefDecl->attributes, "context_handle")) {
         dataName = std::string(bottom->name);
+        contextTypedef = dataName;
         break;
       }
       for (const ast::ArrayDim& dim : td->declarator->arrays) {
@@ -191,6 +193,15 @@ class Lowering {
     data.kind = Level::Kind::kData;
     data.type = dataName;
     data.resolved = symbols_.resolve(bottom);
+    if (!contextTypedef.empty()) {
+      data.resolved.contextHandle = true;
+      data.rundown = contextTypedef + "_rundown";
+    } else if (findAttribute(attrs, "context_handle") && !e.levels.empty() &&
+               e.levels.back().kind == Level::Kind::kPointer) {
+      // [context_handle] void* h: the declarator's last '*' is the handle itself.
+      e.levels.pop_back();
+      data.resolved.contextHandle = true;
+    }
     if (data.resolved.kind == Resolved::Kind::kStruct ||
         data.resolved.kind == Resolved::Kind::kUnion) {
       data.aggregate = aggregateName(bottom);

@@ -39,6 +39,7 @@ struct Level {
   // kData
   std::string type;       // "uint32", "char16", "NODE", "struct _NODE", "handle_t"
   Resolved resolved;      // what `type` denotes
+  std::string rundown;    // a typedef'd context handle: its rundown routine ("CTX_rundown")
   std::string aggregate;  // a struct or union: its name in `Interface::types` ("struct _NODE")
 };
 

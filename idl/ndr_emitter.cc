@@ -63,6 +63,7 @@ struct Site {
   bool chain = false;    // inside a pointer chain that starts at a parameter: referents in place
   bool hoisted = false;  // the conformant array ending a struct: its max_count leads the struct
   bool outOnly = false;  // a client's [out]-only parameter: its storage holds nothing yet
+  bool server = false;   // writing a server's reply
 };
 
 class Generator {
@@ -89,7 +90,7 @@ class Generator {
                            exprCode(l.switchIs, s.names));
         return;
       case Kind::kData:
-        pushData(out, l, lv, s);
+        pushData(out, el, l, lv, s);
         return;
     }
   }
@@ -821,9 +822,28 @@ class Generator {
     out += "{\n" + indentLines(body) + "}\n";
   }
 
-  void pushData(std::string& out, const Level& l, const std::string& lv, const Site& s) {
+  // A context handle parameter: the client's ClientContext, or the server's table entry kept in
+  // ctx_<name> between the request and the reply.
+  static std::string rundownOf(const Level& l) {
+    if (l.rundown.empty()) return "nullptr";
+    return fmt::format("+[](void* p) {{ {}(static_cast<{}>(p)); }}", l.rundown, l.type);
+  }
+
+  void pushData(std::string& out, const Element& el, const Level& l, const std::string& lv,
+                const Site& s) {
     const Resolved& r = l.resolved;
-    if (r.contextHandle) return unsupported(out, s, "a context handle");
+    if (r.contextHandle) {
+      if (!s.ctxType.empty() || lv.find("[i") != std::string::npos) {
+        return unsupported(out, s, "a context handle inside a structure or array");
+      }
+      if (s.server) {
+        out += fmt::format("call_.pushContext(ctx_{}, {}, {});\n", el.name, lv, rundownOf(l));
+      } else {
+        out += fmt::format("warden::stub::pushClientContext(e, {}, {}, \"{}\");\n", lv,
+                           el.out ? "true" : "false", s.label);
+      }
+      return;
+    }
     switch (r.kind) {
       case RKind::kVoid:
       case RKind::kHandle:
@@ -862,7 +882,19 @@ class Generator {
   void pullData(std::string& out, const Element& el, const Level& l, const std::string& lv,
                 const Site& s) {
     const Resolved& r = l.resolved;
-    if (r.contextHandle) return unsupported(out, s, "a context handle");
+    if (r.contextHandle) {
+      if (!s.ctxType.empty() || lv.find("[i") != std::string::npos) {
+        return unsupported(out, s, "a context handle inside a structure or array");
+      }
+      if (s.client) {
+        out += fmt::format("warden::stub::pullClientContext(d, {}, call_.binding(), \"{}\");\n", lv,
+                           s.label);
+      } else {
+        out += fmt::format("call_.pullContext(ctx_{}, {}, {}, \"{}\");\n", el.name, lv,
+                           el.out ? "true" : "false", s.label);
+      }
+      return;
+    }
     std::string cast = fmt::format("static_cast<std::remove_cvref_t<decltype({})>>", lv);
     switch (r.kind) {
       case RKind::kVoid:
@@ -1289,6 +1321,9 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
   for (std::size_t k = 0; k < f.params.size(); ++k) {
     const Element& p = f.params[k];
     const ast::Param& ap = op.params[k];
+    if (p.levels.back().resolved.contextHandle) {
+      body += fmt::format("warden::stub::ServerContext ctx_{};\n", p.name);
+    }
     if (isHandle(p)) {
       body += fmt::format("{} = call_.binding();\n", localVariable(ap.type, ap.declarator));
     } else {
@@ -1365,12 +1400,14 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
   for (const Element& p : f.params) {
     if (!p.out) continue;
     Site s;
+    s.server = true;
     s.label = fmt::format("{}.{}", f.name, p.name);
     g.push(body, p, 0, std::string(p.name), s, 0);
     body += "e.drain();\n";
   }
   if (hasResult) {
     Site s;
+    s.server = true;
     s.label = fmt::format("{}.(result)", f.name);
     g.push(body, f.result, 0, "result_", s, 0);
     body += "e.drain();\n";

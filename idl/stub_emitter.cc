@@ -110,6 +110,14 @@ std::string bindingOf(const ast::Interface& in, const ir::Function& f) {
     }
   }
   if (const ast::Attribute* a = findAttribute(in.attributes, "implicit_handle")) return a->raw;
+  // The first context handle the client sends binds the call (MIDL's rule without handle_t).
+  for (const ir::Element& p : f.params) {
+    if (!p.in || !p.levels.back().resolved.contextHandle) continue;
+    if (p.levels.size() == 1) return fmt::format("warden::stub::contextBinding({})", p.name);
+    if (p.levels.size() == 2 && p.levels[0].kind == ir::Level::Kind::kPointer) {
+      return fmt::format("warden::stub::contextBinding(*{})", p.name);
+    }
+  }
   return "";
 }
 

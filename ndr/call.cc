@@ -125,12 +125,13 @@ ServerCallStats ServerCall::stats() const {
 std::uint32_t dispatch(const InterfaceSpec& spec, const void* epv, std::uint32_t opnum,
                        std::span<const std::uint8_t> request, std::vector<std::uint8_t>& reply,
                        handle_t binding, const ndr::Limits& limits, ServerCallStats* stats,
-                       std::string* faultDetail) {
+                       std::string* faultDetail, ContextTable* contexts) {
   if (opnum >= spec.operationCount || spec.stubs == nullptr) {
     if (faultDetail) *faultDetail = fmt::format("{}: no opnum {}", spec.name, opnum);
     return kNcaOpRangeError;
   }
   ServerCall call(spec, request, binding, limits);
+  call.useContexts(contexts);
   std::uint32_t status = 0;
   try {
     spec.stubs[opnum](epv ? epv : spec.epv, call);
@@ -171,8 +172,8 @@ void InProcessServer::call(const InterfaceSpec& client, std::uint32_t opnum,
     lastRequest_.assign(request.begin(), request.end());
     std::vector<std::uint8_t> sent;
     std::string detail;
-    std::uint32_t status =
-        dispatch(*r.spec, r.epv, opnum, lastRequest_, sent, nullptr, limits, &last_, &detail);
+    std::uint32_t status = dispatch(*r.spec, r.epv, opnum, lastRequest_, sent, nullptr, limits,
+                                    &last_, &detail, &contexts_);
     if (status != 0)
       throw ndr::Fault(status, fmt::format("server fault 0x{:x}: {}", status, detail),
                        ndr::Fault::Origin::kServer);

@@ -219,6 +219,22 @@ void m_Names(handle_t, uint32_t n, char16_t** names) {
   }
 }
 
+int rundowns = 0;
+
+void m_Open(handle_t, int32_t start, COUNTER* counter) { *counter = new int32_t(start); }
+
+int32_t m_Next(COUNTER counter) { return ++*static_cast<int32_t*>(counter); }
+
+void m_Close(COUNTER* counter) {
+  delete static_cast<int32_t*>(*counter);
+  *counter = nullptr;
+}
+
+void COUNTER_rundown(COUNTER counter) {
+  ++rundowns;
+  delete static_cast<int32_t*>(counter);
+}
+
 int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
   int32_t sum = 0;
   for (uint32_t i = 0; i < n; ++i) sum += data[i];
@@ -478,7 +494,7 @@ TEST_F(TreeTest, AbsurdSizeIsInASmallRequestAllocatesNothing) {
   request.resize(100, 0x41);  // 92 bytes of data
   std::vector<std::uint8_t> reply;
   try {
-    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 17, request, reply);
+    server_.call(warden::stub::spec(tree_v1_0_c_ifspec), 20, request, reply);
     FAIL() << "accepted";
   } catch (const warden::ndr::Fault& f) {
     EXPECT_EQ(f.status(), warden::ndr::kBadStubData);
@@ -795,6 +811,46 @@ TEST_F(TreeTest, OutArrayOfStringPointersComesBackInNewClientMemory) {
   EXPECT_EQ(userBlocks(), before_ + 2);
   midl_user_free(names[0]);
   midl_user_free(names[2]);
+}
+
+TEST_F(TreeTest, ContextHandleKeepsServerStateBetweenCallsAndRunsDown) {
+  COUNTER counter = nullptr;
+  Open(h_, 10, &counter);
+  ASSERT_NE(counter, nullptr);
+  EXPECT_EQ(server_.contexts().size(), 1u);
+  EXPECT_EQ(Next(counter), 11);  // binds through the handle: no handle_t parameter
+  EXPECT_EQ(Next(counter), 12);
+  // The request carries the 20-byte handle: attributes 0, then the server's UUID.
+  const std::string request = hex(server_.lastRequest());
+  ASSERT_EQ(request.size(), 40u);
+  EXPECT_EQ(request.substr(0, 8), "00000000");
+  EXPECT_NE(request.substr(8), std::string(32, '0'));
+  Close(&counter);
+  EXPECT_EQ(counter, nullptr);  // the server closed it: the client's handle is gone too
+  EXPECT_EQ(server_.contexts().size(), 0u);
+  EXPECT_THROW(Next(counter), warden::ndr::Fault);  // a null [in] handle cannot bind
+
+  // A handle the server never gave out.
+  warden::stub::ClientContext forged;
+  forged.uuid[0] = 0x42;
+  forged.binding = h_;
+  try {
+    Next(&forged);
+    FAIL();
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::stub::kSsContextMismatch) << f.what();
+  }
+
+  // The client goes away with two open: rundown frees both.
+  COUNTER a = nullptr, b = nullptr;
+  Open(h_, 1, &a);
+  Open(h_, 2, &b);
+  rundowns = 0;
+  server_.contexts().runDown();
+  EXPECT_EQ(rundowns, 2);
+  EXPECT_EQ(server_.contexts().size(), 0u);
+  delete static_cast<warden::stub::ClientContext*>(a);  // the client's side of the dead handles
+  delete static_cast<warden::stub::ClientContext*>(b);
 }
 
 TEST_F(TreeTest, NullRefPointerIsRefusedBeforeSending) {

@@ -32,6 +32,63 @@ inline constexpr SyntaxId kNdr20 = {{0x8a, 0x88, 0x5d, 0x04, 0x1c, 0xeb, 0x11, 0
                                     0};
 
 class ServerCall;
+
+// Context handles. On the wire: 20 bytes, attributes (u32) and a UUID; all zero is the null
+// handle. A client's handle variable points to a ClientContext the runtime allocated; a server
+// keeps its manager's pointers in a ContextTable by UUID, and runs each one's rundown when the
+// client goes away.
+struct ClientContext {
+  std::uint32_t attributes = 0;
+  std::uint8_t uuid[16] = {};
+  handle_t binding = nullptr;  // the binding the handle came through (it can bind later calls)
+};
+inline constexpr std::uint32_t kSsInNullContext = 0x6EF;         // RPC_X_SS_IN_NULL_CONTEXT
+inline constexpr std::uint32_t kSsContextMismatch = 0x1C00001A;  // nca_s_fault_context_mismatch
+
+// [in] (or [in, out]: `nullAllowed`) context handle from the client.
+void pushClientContext(ndr::Encoder& e, const void* handle, bool nullAllowed, const char* field);
+// [out] or [in, out]: the server's handle into the client's variable (null when it closed it).
+void pullClientContext(ndr::Decoder& d, void*& handle, handle_t binding, const char* field);
+template <typename H>
+void pullClientContext(ndr::Decoder& d, H& handle, handle_t binding, const char* field) {
+  void* h = handle;
+  pullClientContext(d, h, binding, field);
+  handle = static_cast<H>(h);
+}
+// The binding an operation without a handle_t parameter uses through its context handle.
+handle_t contextBinding(const void* handle);
+
+class ContextTable {
+ public:
+  using Rundown = void (*)(void*);
+  struct Key {
+    std::uint8_t uuid[16];
+  };
+  ContextTable();
+  ~ContextTable();
+  ContextTable(const ContextTable&) = delete;
+  ContextTable& operator=(const ContextTable&) = delete;
+  // The manager's pointer for a handle the client sent; false for one this table never gave.
+  bool find(const Key& key, void*& user) const;
+  // A new handle for `user`; replaces `user` of an existing one; forgets one (null user).
+  Key open(void* user, Rundown rundown);
+  void update(const Key& key, void* user);
+  void close(const Key& key);
+  std::size_t size() const;
+  // The client went away: every open handle's rundown runs, and the table empties.
+  void runDown();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Where a server stub keeps a context handle parameter between unmarshalling and the reply.
+struct ServerContext {
+  bool known = false;  // the client sent a non-null handle this table knows
+  ContextTable::Key key{};
+};
+
 // The server stub of one operation: unmarshals the request, calls the manager routine in `epv`,
 // marshals the reply.
 using ServerStub = void (*)(const void* epv, ServerCall& call);
@@ -91,6 +148,7 @@ class ClientCall {
   ndr::Decoder& send();
   const InterfaceSpec& spec() const { return spec_; }
   ndr::Allocator& allocator() { return allocator_; }
+  handle_t binding() const { return &binding_; }
 
  private:
   Binding& binding_;
@@ -153,6 +211,16 @@ class ServerCall {
   void freeManagerBlocks();
   // [enable_allocate]: an RpcSs environment for this call on this thread, released with it.
   void enableAllocate();
+  // Context handles: the manager's pointer for the handle in the request (an unknown one is
+  // nca_s_fault_context_mismatch), and the handle for the reply after the manager ran.
+  template <typename H>
+  void pullContext(ServerContext& slot, H& user, bool nullAllowed, const char* field) {
+    void* u = nullptr;
+    pullContextRaw(slot, u, nullAllowed, field);
+    user = static_cast<H>(u);
+  }
+  void pushContext(ServerContext& slot, const void* user, ContextTable::Rundown rundown);
+  void useContexts(ContextTable* table) { contexts_ = table; }
   ServerCallStats stats() const;
 
  private:
@@ -173,6 +241,8 @@ class ServerCall {
   UserAllocator user_;
   std::unique_ptr<SsEnvironment> ss_;
   SsEnvironment* ssBefore_ = nullptr;
+  ContextTable* contexts_ = nullptr;
+  void pullContextRaw(ServerContext& slot, void*& user, bool nullAllowed, const char* field);
   ndr::FullPointerTable table_;
   std::unique_ptr<ndr::Decoder> request_;
   ndr::Encoder reply_;
@@ -192,7 +262,7 @@ class ServerCall {
 std::uint32_t dispatch(const InterfaceSpec& spec, const void* epv, std::uint32_t opnum,
                        std::span<const std::uint8_t> request, std::vector<std::uint8_t>& reply,
                        handle_t binding, const ndr::Limits& limits, ServerCallStats* stats,
-                       std::string* faultDetail = nullptr);
+                       std::string* faultDetail = nullptr, ContextTable* contexts = nullptr);
 
 inline constexpr std::uint32_t kNcaOpRangeError = 0x1C010002;  // nca_s_op_rng_error
 
@@ -206,6 +276,8 @@ class InProcessServer final : public Transport {
   // A binding whose handle_t clients pass (or assign to an implicit handle).
   handle_t bind();
   ServerCallStats lastCall() const { return last_; }
+  // The context handles this server's clients hold.
+  ContextTable& contexts() { return contexts_; }
   // The stub data of the last request, as the server received it.
   const std::vector<std::uint8_t>& lastRequest() const { return lastRequest_; }
   ndr::Limits limits;
@@ -219,6 +291,7 @@ class InProcessServer final : public Transport {
   std::vector<std::unique_ptr<Binding>> bindings_;
   ServerCallStats last_;
   std::vector<std::uint8_t> lastRequest_;
+  ContextTable contexts_;
 };
 
 inline const InterfaceSpec& spec(RPC_IF_HANDLE handle) {
