@@ -54,6 +54,13 @@ std::string exprCode(const ast::Expr* e, const Names& names) {
   }
 }
 
+// A C identifier from a type's name: "struct _NODE" -> "struct__NODE".
+std::string identifierOf(std::string_view name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
 // Where the code being written runs.
 struct Site {
   std::string ctxType;  // the struct a deferred referent's function receives; empty: a parameter
@@ -86,7 +93,7 @@ class Generator {
       case Kind::kSwitch:
         if (!switchedUnion(el, i)) return unsupported(out, s, "[switch_is] on this type");
         out += fmt::format("ndr_push_{}(e, {}, static_cast<std::int64_t>({}));\n",
-                           identifier(aggregate(el.levels[i + 1])->name), lv,
+                           identifierOf(aggregate(el.levels[i + 1])->name), lv,
                            exprCode(l.switchIs, s.names));
         return;
       case Kind::kData:
@@ -108,7 +115,7 @@ class Generator {
       case Kind::kSwitch:
         if (!switchedUnion(el, i)) return unsupported(out, s, "[switch_is] on this type");
         out += fmt::format("ndr_pull_{}(d, {}, static_cast<std::int64_t>({}));\n",
-                           identifier(aggregate(el.levels[i + 1])->name), lv,
+                           identifierOf(aggregate(el.levels[i + 1])->name), lv,
                            exprCode(l.switchIs, s.names));
         return;
       case Kind::kData:
@@ -225,44 +232,23 @@ class Generator {
 
   static std::string uint(unsigned size) { return fmt::format("std::uint{}_t", size * 8); }
 
-  // A deferred referent: a function taking the containing struct, whose body is levels[i..].
-  std::string deferredFunction(bool isPush, const Element& el, std::size_t i, const std::string& lv,
-                               const Site& s, int depth) {
-    std::string name =
-        fmt::format("{}_{}_{}", isPush ? "push" : "pull", identifier(s.label), helpers_.size());
+  // A deferred referent: a function taking the containing struct, whose body writes levels[i..].
+  // (Reading deferred referents also allocates them: deferredFunctionPull.)
+  std::string deferredPush(const Element& el, std::size_t i, const std::string& lv, const Site& s,
+                           int depth) {
+    std::string name = fmt::format("push_{}_{}", identifierOf(s.label), helpers_.size());
     helpers_.emplace_back();  // reserve the slot: nested helpers come after it
     std::size_t slot = helpers_.size() - 1;
     Site inner = s;
     inner.chain = true;
     std::string body;
-    if (isPush) {
-      push(body, el, i, lv, inner, depth + 1);
-    } else {
-      pull(body, el, i, lv, inner, depth + 1);
-    }
-    std::string text;
-    if (isPush) {
-      text = fmt::format(
-          "template <typename {1}>\n"
-          "void {0}(warden::ndr::Encoder& e, const void* c) {{\n"
-          "    const auto& v = *static_cast<const {1}*>(c);\n",
-          name, s.ctxType);
-    } else {
-      text = fmt::format(
-          "template <typename {1}>\n"
-          "void {0}(warden::ndr::Decoder& d, void* c) {{\n"
-          "    auto& v = *static_cast<{1}*>(c);\n",
-          name, s.ctxType);
-    }
-    text += indentLines(body) + "}\n";
-    helpers_[slot] = text;
+    push(body, el, i, lv, inner, depth + 1);
+    helpers_[slot] = fmt::format(
+        "template <typename {1}>\n"
+        "void {0}(warden::ndr::Encoder& e, const void* c) {{\n"
+        "    const auto& v = *static_cast<const {1}*>(c);\n{2}}}\n",
+        name, s.ctxType, indentLines(body));
     return name;
-  }
-
-  static std::string identifier(std::string_view label) {
-    std::string out;
-    for (char c : label) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    return out;
   }
 
   bool nextIsArray(const Element& el, std::size_t i) const {
@@ -327,7 +313,7 @@ class Generator {
           return;
       }
     }
-    std::string fn = deferredFunction(true, el, i + 1, referent, s, depth);
+    std::string fn = deferredPush(el, i + 1, referent, s, depth);
     switch (l.pointer) {
       case PointerKind::kRef:
         out += fmt::format("e.refId({}, \"{}\");\ne.defer(&{}<{}>, &v);\n", lv, s.label, fn,
@@ -392,7 +378,7 @@ class Generator {
       Site inner = s;
       inner.chain = true;
       if (conformant) {
-        body += pullConformantReferent(lv, s, identifier(conformantStruct(el, i + 1)->name));
+        body += pullConformantReferent(lv, s, identifierOf(conformantStruct(el, i + 1)->name));
       } else {
         if (l.pointer != PointerKind::kFull && !array && !(l.topLevel && s.client)) {
           body += allocateReferent(lv, s);
@@ -485,7 +471,7 @@ class Generator {
       return "";
     }
     std::string name =
-        fmt::format("{}_{}_{}", isPush ? "push" : "pull", identifier(s.label), helpers_.size());
+        fmt::format("{}_{}_{}", isPush ? "push" : "pull", identifierOf(s.label), helpers_.size());
     helpers_.emplace_back();
     std::size_t at = helpers_.size() - 1;
     Site inner = s;
@@ -505,7 +491,7 @@ class Generator {
       return name;
     }
     if (conformantStruct(el, i + 1)) {
-      body += pullConformantReferent("slot", s, identifier(conformantStruct(el, i + 1)->name));
+      body += pullConformantReferent("slot", s, identifierOf(conformantStruct(el, i + 1)->name));
     } else {
       if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent("slot", s);
       pull(body, el, i + 1, referent, inner, depth + 1);
@@ -521,14 +507,14 @@ class Generator {
   std::string deferredFunctionPull(const Element& el, std::size_t i, const std::string& lv,
                                    const std::string& referent, bool array, const Site& s,
                                    int depth) {
-    std::string name = fmt::format("pull_{}_{}", identifier(s.label), helpers_.size());
+    std::string name = fmt::format("pull_{}_{}", identifierOf(s.label), helpers_.size());
     helpers_.emplace_back();
     std::size_t slot = helpers_.size() - 1;
     Site inner = s;
     inner.chain = true;
     std::string body;
     if (conformantStruct(el, i + 1)) {
-      body += pullConformantReferent(lv, s, identifier(conformantStruct(el, i + 1)->name));
+      body += pullConformantReferent(lv, s, identifierOf(conformantStruct(el, i + 1)->name));
     } else {
       if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent(lv, s);
       if (array && !el.levels[i + 1].isString) {
@@ -850,11 +836,11 @@ class Generator {
         return;
       case RKind::kStruct:
         if (aggregate(l) == nullptr) return unsupported(out, s, "a struct defined elsewhere");
-        out += fmt::format("ndr_push_{}(e, {});\n", identifier(aggregate(l)->name), lv);
+        out += fmt::format("ndr_push_{}(e, {});\n", identifierOf(aggregate(l)->name), lv);
         return;
       case RKind::kUnion:
         if (const ir::Aggregate* a = aggregate(l); a && a->unionDef->encapsulated) {
-          out += fmt::format("ndr_push_{}(e, {});\n", identifier(a->name), lv);
+          out += fmt::format("ndr_push_{}(e, {});\n", identifierOf(a->name), lv);
           return;
         }
         return unsupported(out, s, "a union without [switch_is]");
@@ -905,11 +891,11 @@ class Generator {
         if (conformantMember(*aggregate(l))) {
           return unsupported(out, s, "a conformant structure not behind a pointer");
         }
-        out += fmt::format("ndr_pull_{}(d, {});\n", identifier(aggregate(l)->name), lv);
+        out += fmt::format("ndr_pull_{}(d, {});\n", identifierOf(aggregate(l)->name), lv);
         return;
       case RKind::kUnion:
         if (const ir::Aggregate* a = aggregate(l); a && a->unionDef->encapsulated) {
-          out += fmt::format("ndr_pull_{}(d, {});\n", identifier(a->name), lv);
+          out += fmt::format("ndr_pull_{}(d, {});\n", identifierOf(a->name), lv);
           return;
         }
         return unsupported(out, s, "a union without [switch_is]");
@@ -945,13 +931,6 @@ class Generator {
   std::map<std::string, const ir::Aggregate*> aggregates_;
   std::vector<std::string> helpers_;
 };
-
-// A C identifier from a type's name: "struct _NODE" -> "struct__NODE".
-std::string identifierOf(std::string_view name) {
-  std::string out;
-  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  return out;
-}
 
 std::string shortName(const std::string& aggregate) {
   std::size_t space = aggregate.find(' ');
