@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "idl/symbols.h"
+
 namespace warden::idl {
 
 namespace fs = std::filesystem;
@@ -191,6 +193,64 @@ void Compilation::applyAcf(const ast::AcfInterface& acf) {
       merge(it->attributes, p.attributes);
     }
   }
+  const ast::Attribute* everywhere = findAttribute(in->attributes, "explicit_handle");
+  for (const ast::Item& item : in->items) {
+    if (item.kind != ast::Item::Kind::kOperation) continue;
+    ast::Operation* op = owned(main.operations, item.operation);
+    const ast::Attribute* here = findAttribute(op->attributes, "explicit_handle");
+    if (here != nullptr || everywhere != nullptr) {
+      addExplicitHandle(main, *op, (here != nullptr ? here : everywhere)->span);
+    }
+  }
+}
+
+bool Compilation::binds(const ast::Param& p) const {
+  if (findAttribute(p.attributes, "out") != nullptr &&
+      findAttribute(p.attributes, "in") == nullptr) {
+    return false;
+  }
+  if (findAttribute(p.attributes, "context_handle") != nullptr) return true;
+  const ast::TypeSpec* t = p.type;
+  if (t->kind == ast::TypeSpec::Kind::kBase)
+    return t->name == "handle_t" && p.declarator.pointers == 0;
+  for (int depth = 0; t != nullptr && t->kind == ast::TypeSpec::Kind::kNamed && depth < 64;
+       ++depth) {
+    const ast::Typedef* found = nullptr;
+    for (const ast::Module& m : modules_) {
+      for (const ast::Typedef& td : m.typedefs) {
+        for (const ast::Declarator& d : td.declarators) {
+          if (d.name == t->name) found = &td;
+        }
+      }
+    }
+    if (found == nullptr) return false;
+    if (findAttribute(found->attributes, "handle") != nullptr ||
+        findAttribute(found->attributes, "context_handle") != nullptr) {
+      return true;
+    }
+    t = found->type;
+  }
+  return t != nullptr && t->kind == ast::TypeSpec::Kind::kBase && t->name == "handle_t";
+}
+
+void Compilation::addExplicitHandle(ast::Module& main, ast::Operation& op, Span span) {
+  for (const ast::Param& p : op.params) {
+    if (binds(p)) return;
+  }
+  ast::TypeSpec& type = main.types.emplace_back();
+  type.kind = ast::TypeSpec::Kind::kBase;
+  type.span = span;
+  type.name = "handle_t";
+  ast::Param handle;
+  handle.span = span;
+  ast::Attribute in;
+  in.name = "in";
+  in.span = span;  // MIDL's own [in], not one the ACF wrote
+  handle.attributes.push_back(in);
+  handle.type = &type;
+  handle.declarator.name = "IDL_handle";
+  handle.declarator.span = span;
+  op.params.insert(op.params.begin(), std::move(handle));
 }
 
 const ast::Module* Compilation::loadFile(const fs::path& path, Span from) {

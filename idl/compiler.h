@@ -59,6 +59,10 @@ class Compilation {
   void importsOf(const std::vector<ast::Item>& items, const std::filesystem::path& dir);
   void loadAcf(const std::filesystem::path& idlPath);
   void applyAcf(const ast::AcfInterface& acf);
+  // ACF [explicit_handle]: `op` gains a first parameter `[in] handle_t IDL_handle` unless one of
+  // its [in] parameters already binds (a handle_t, a generic [handle], a context handle).
+  void addExplicitHandle(ast::Module& main, ast::Operation& op, Span span);
+  bool binds(const ast::Param& p) const;
 
   CompileOptions options_;
   SourceSet sources_;

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "idl/header_emitter.h"
 #include "idl/sema.h"
 #include "idl/stub_emitter.h"
 #include "testsupport/oracle.h"
@@ -98,8 +99,12 @@ TEST_F(CompilerTest, AcfBesideTheIdlIsMergedAndMarked) {
   ASSERT_TRUE(c.load(main));
   ASSERT_NE(c.acfModule(), nullptr);
   const ast::Operation& f = c.mainModule()->operations.front();
-  ASSERT_EQ(f.params[1].attributes.back().name, "byte_count");
-  EXPECT_TRUE(f.params[1].attributes.back().fromAcf);
+  // [explicit_handle]: the operation had no binding handle, so it gains one first.
+  ASSERT_EQ(f.params.size(), 3u);
+  EXPECT_EQ(f.params[0].declarator.name, "IDL_handle");
+  EXPECT_EQ(f.params[0].type->name, "handle_t");
+  ASSERT_EQ(f.params[2].attributes.back().name, "byte_count");
+  EXPECT_TRUE(f.params[2].attributes.back().fromAcf);
   EXPECT_EQ(f.attributes.back().name, "comm_status");
   EXPECT_EQ(c.mainModule()->typedefs.front().attributes.back().acfTarget, "N");
   EXPECT_EQ(c.mainModule()->interfaces.front().attributes.back().name, "explicit_handle");
@@ -110,6 +115,34 @@ TEST_F(CompilerTest, AcfBesideTheIdlIsMergedAndMarked) {
        {emitClientStub(c, main.string()), emitServerStub(c, main.string())}) {
     EXPECT_THAT(stub, HasSubstr("#include \"local.h\"\n#include \"more.h\"\n"));
   }
+}
+
+TEST_F(CompilerTest, ExplicitHandleSkipsOperationsThatAlreadyBind) {
+  fs::path main = write("h.idl",
+                        "[uuid(01234567-89ab-cdef-0123-456789abcdef)] interface h {\n"
+                        "  typedef [handle] wchar_t* NAME;\n"
+                        "  typedef [context_handle] void* CTX;\n"
+                        "  void a([in] handle_t b, [in] long x);\n"
+                        "  void g([in, string] NAME server, [in] long x);\n"
+                        "  void c([in] CTX ctx);\n"
+                        "  void n(void);\n}\n");
+  write("h.acf", "[explicit_handle] interface h { }\n");
+  Compilation c(CompileOptions{});
+  ASSERT_TRUE(c.load(main));
+  check(c);
+  EXPECT_EQ(c.diagnostics().errorCount(), 0u) << c.diagnostics().format(c.sources());
+  const auto& ops = c.mainModule()->operations;
+  ASSERT_EQ(ops.size(), 4u);
+  EXPECT_EQ(ops[0].params.size(), 2u);
+  EXPECT_EQ(ops[1].params.size(), 2u);
+  EXPECT_EQ(ops[2].params.size(), 1u);
+  ASSERT_EQ(ops[3].params.size(), 1u);
+  EXPECT_EQ(ops[3].params[0].declarator.name, "IDL_handle");
+  // The header declares the generic handle's routines and the new parameter.
+  std::string header = emitHeader(*c.mainModule(), main.string(), &c.modules());
+  EXPECT_THAT(header, HasSubstr("handle_t NAME_bind(NAME value);"));
+  EXPECT_THAT(header, HasSubstr("void NAME_unbind(NAME value, handle_t binding);"));
+  EXPECT_THAT(header, HasSubstr("void n(\n    /* [in] */ handle_t IDL_handle);"));
 }
 
 }  // namespace

@@ -231,6 +231,16 @@ class HeaderWriter {
       w_.line("/* Context handle rundowns: the server calls them when a client goes away. */");
       for (const std::string& h : contextHandles_) w_.line("void {}_rundown({} handle);", h, h);
     }
+    if (genericHandles_.size() > genericDeclared_) {
+      w_.line("");
+      w_.line(
+          "/* Generic binding handles: the application's routines a client stub binds with. */");
+      for (; genericDeclared_ < genericHandles_.size(); ++genericDeclared_) {
+        const std::string& h = genericHandles_[genericDeclared_];
+        w_.line("handle_t {}_bind({} value);", h, h);
+        w_.line("void {}_unbind({} value, handle_t binding);", h, h);
+      }
+    }
   }
 
   void typedefDecl(const ast::Typedef& td) {
@@ -241,6 +251,9 @@ class HeaderWriter {
       text += declarator(td.declarators[i]);
     }
     w_.raw(text + ";");
+    if (findAttribute(td.attributes, "handle") != nullptr) {
+      for (const ast::Declarator& d : td.declarators) genericHandles_.emplace_back(d.name);
+    }
     for (const Attribute& a : td.attributes) {
       if (a.name != "context_handle") continue;
       for (const ast::Declarator& d : td.declarators) {
@@ -437,6 +450,8 @@ class HeaderWriter {
 
   CodeWriter w_;
   std::vector<std::string> contextHandles_;
+  std::vector<std::string> genericHandles_;   // typedefs with [handle], in the order met
+  std::size_t genericDeclared_ = 0;           // how many of them have bind/unbind prototypes
   const ast::Interface* inObject_ = nullptr;  // the [object] interface being written
  public:
   const std::deque<ast::Module>* all_ = nullptr;  // every module, for base interfaces

@@ -125,6 +125,11 @@ class Lowering {
       const Symbols::TypeName* td = symbols_.typedefNamed(bottom->name);
       if (td == nullptr) break;
       typedefString |= findAttribute(td->typedefDecl->attributes, "string") != nullptr;
+      if (parameter && e.genericHandle.empty() &&
+          findAttribute(td->typedefDecl->attributes, "handle") != nullptr) {
+        e.genericHandle = std::string(bottom->name);
+        e.genericHandlePointers = d.pointers;
+      }
       if (td->declarator->pointers == 0 && td->declarator->arrays.empty()) {
         // An alias (typedef [handle] PWCHAR NAME): look through it only when pointers or arrays
         // lie beneath, so plain aliases keep their name.

@@ -51,6 +51,11 @@ struct Element {
   const ast::Declarator* declarator = nullptr;
   const ast::TypeSpec* type = nullptr;
   std::vector<Level> levels;
+  // A parameter whose type is a typedef with [handle] (a generic binding handle): that typedef's
+  // name ("SRVSVC_HANDLE"), and how many of the declarator's own '*'s lie above the handle's
+  // value. The client stub binds through the application's <name>_bind / <name>_unbind.
+  std::string genericHandle;
+  int genericHandlePointers = 0;
 };
 
 struct Function {

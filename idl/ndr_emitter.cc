@@ -1154,7 +1154,7 @@ void emitNdrTypes(CodeWriter& w, const ir::Interface& in, std::set<std::string>&
 }
 
 void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Function& f,
-                         const ast::Operation& op, const std::string& binding,
+                         const ast::Operation& op, const ClientBinding& binding,
                          const std::string& ifspec) {
   Generator g(in);
   const bool commStatus = findAttribute(op.attributes, "comm_status") != nullptr;
@@ -1163,14 +1163,9 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
   const bool hasResult = f.result.levels.front().resolved.kind != RKind::kVoid ||
                          f.result.levels.front().kind != Kind::kData;
   std::string body;
-  if (binding.empty()) {
-    body += fmt::format(
-        "#error \"warden idl: {}: no binding handle (add a handle_t parameter or "
-        "an ACF implicit_handle)\"\n",
-        f.name);
-  }
-  body += fmt::format("warden::stub::ClientCall call_({}, {}, {});\n",
-                      binding.empty() ? "nullptr" : binding, ifspec, f.opnum);
+  body += binding.setup;
+  body +=
+      fmt::format("warden::stub::ClientCall call_({}, {}, {});\n", binding.handle, ifspec, f.opnum);
   // What the caller's [out] and [in, out] arrays can hold, from their size expressions now.
   for (const Element& p : f.params) {
     if (!p.out || p.levels.size() < 2 || p.levels[0].kind != Kind::kPointer ||

@@ -20,10 +20,17 @@ namespace warden::idl {
 // skipping the ones already in `emitted` (a file's earlier interfaces) and adding the rest.
 void emitNdrTypes(CodeWriter& w, const ir::Interface& in, std::set<std::string>& emitted);
 
-// The client stub of `op` (its IR is `f`); `binding` is the handle expression it binds with
-// (a handle_t parameter or the ACF's implicit handle), empty when the operation has none.
+// How a client stub binds: statements that make the binding (a generic handle's bind), and the
+// handle_t expression (a handle_t parameter, a context handle's binding, the ACF's implicit
+// handle, the interface's auto handle).
+struct ClientBinding {
+  std::string setup;
+  std::string handle;
+};
+
+// The client stub of `op` (its IR is `f`), binding through `binding`.
 void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Function& f,
-                         const ast::Operation& op, const std::string& binding,
+                         const ast::Operation& op, const ClientBinding& binding,
                          const std::string& ifspec);
 
 // The server stub s_<op>(const void* epv, ServerCall&) calling the manager through `epvType`.

@@ -101,24 +101,43 @@ std::string serverStubName(std::string_view idlPath) {
 
 namespace {
 
-// The binding handle expression of an operation: its handle_t parameter, or the interface's
-// ACF implicit handle.
-std::string bindingOf(const ast::Interface& in, const ir::Function& f) {
+// How an operation binds, MIDL's precedence: an explicit handle (the first parameter that is a
+// handle_t, a generic [handle] or an [in] context handle), else the ACF's implicit handle, else
+// auto_handle (MIDL's default) through the interface's client specification `ifspec`.
+ClientBinding bindingOf(const ast::Interface& in, const ir::Function& f,
+                        const std::string& ifspec) {
   for (const ir::Element& p : f.params) {
     if (p.levels.size() == 1 && p.levels[0].resolved.kind == Resolved::Kind::kHandle) {
-      return std::string(p.name);
+      return {"", std::string(p.name)};
+    }
+    if (p.in && !p.genericHandle.empty() && p.genericHandlePointers <= 1) {
+      std::string value(p.name);
+      std::string setup;
+      if (p.genericHandlePointers == 1) {
+        setup = fmt::format(
+            "if ({0} == nullptr) throw warden::ndr::Fault(warden::ndr::kNullRefPointer, "
+            "\"{1}.{0}: a [ref] pointer is null\");\n",
+            p.name, f.name);
+        value = "*" + value;
+      }
+      setup +=
+          fmt::format("warden::stub::GenericBinding<{0}> binding_({1}, &{0}_bind, &{0}_unbind);\n",
+                      p.genericHandle, value);
+      return {setup, "binding_.handle()"};
+    }
+    // MIDL binds through the first context handle the client sends when nothing else binds.
+    if (p.in && p.levels.back().resolved.contextHandle) {
+      if (p.levels.size() == 1) {
+        return {"", fmt::format("warden::stub::contextBinding({})", p.name)};
+      }
+      if (p.levels.size() == 2 && p.levels[0].kind == ir::Level::Kind::kPointer) {
+        return {"", fmt::format("warden::stub::contextBinding(*{})", p.name)};
+      }
     }
   }
-  if (const ast::Attribute* a = findAttribute(in.attributes, "implicit_handle")) return a->raw;
-  // The first context handle the client sends binds the call (MIDL's rule without handle_t).
-  for (const ir::Element& p : f.params) {
-    if (!p.in || !p.levels.back().resolved.contextHandle) continue;
-    if (p.levels.size() == 1) return fmt::format("warden::stub::contextBinding({})", p.name);
-    if (p.levels.size() == 2 && p.levels[0].kind == ir::Level::Kind::kPointer) {
-      return fmt::format("warden::stub::contextBinding(*{})", p.name);
-    }
-  }
-  return "";
+  if (const ast::Attribute* a = findAttribute(in.attributes, "implicit_handle"))
+    return {"", a->raw};
+  return {"", fmt::format("warden::stub::autoBinding({})", ifspec)};
 }
 
 const ir::Interface* irOf(const std::vector<ir::Interface>& all, const ast::Interface& in) {
@@ -162,7 +181,8 @@ std::string emitClientStub(const Compilation& compilation, std::string_view idlP
            in->name);
     std::vector<const ast::Operation*> ops = operationsOf(*in);
     for (std::size_t k = 0; k < ops.size() && k < ir.functions.size(); ++k) {
-      emitClientOperation(w, ir, ir.functions[k], *ops[k], bindingOf(*in, ir.functions[k]), ifspec);
+      emitClientOperation(w, ir, ir.functions[k], *ops[k], bindingOf(*in, ir.functions[k], ifspec),
+                          ifspec);
     }
   }
   return w.text();

@@ -63,6 +63,43 @@ handle_t contextBinding(const void* handle) {
   return static_cast<const ClientContext*>(handle)->binding;
 }
 
+namespace {
+
+struct AutoBindings {
+  std::mutex mutex;
+  std::map<const void*, handle_t> bySpec;  // null: every interface without its own
+};
+AutoBindings& autoBindings() {
+  static AutoBindings bindings;
+  return bindings;
+}
+
+}  // namespace
+
+handle_t autoBinding(RPC_IF_HANDLE spec) {
+  AutoBindings& all = autoBindings();
+  std::lock_guard lock(all.mutex);
+  auto it = all.bySpec.find(spec);
+  if (it == all.bySpec.end()) it = all.bySpec.find(nullptr);
+  if (it == all.bySpec.end()) {
+    throw ndr::Fault(kNoBindings,
+                     "auto_handle: no binding for the interface (the application names one with "
+                     "setAutoBinding)",
+                     ndr::Fault::Origin::kCommunication);
+  }
+  return it->second;
+}
+
+void setAutoBinding(RPC_IF_HANDLE spec, handle_t binding) {
+  AutoBindings& all = autoBindings();
+  std::lock_guard lock(all.mutex);
+  if (binding == nullptr) {
+    all.bySpec.erase(spec);
+  } else {
+    all.bySpec[spec] = binding;
+  }
+}
+
 struct ContextTable::State {
   struct Entry {
     void* user;

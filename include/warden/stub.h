@@ -58,6 +58,41 @@ void pullClientContext(ndr::Decoder& d, H& handle, handle_t binding, const char*
 // The binding an operation without a handle_t parameter uses through its context handle.
 handle_t contextBinding(const void* handle);
 
+// MIDL's auto_handle, for an operation nothing else binds (no handle_t, generic or context
+// handle parameter, no ACF implicit_handle): the binding the runtime finds for the interface on
+// its own. Warden has no name service to import it from; the application names it once with
+// setAutoBinding, for one interface (its client RPC_IF_HANDLE) or, with a null spec, for every
+// interface without one of its own. A call with neither fails with RPC_S_NO_BINDINGS (0x6B6).
+// A null binding forgets the entry.
+handle_t autoBinding(RPC_IF_HANDLE spec);
+void setAutoBinding(RPC_IF_HANDLE spec, handle_t binding);
+inline constexpr std::uint32_t kNoBindings = 0x6B6;  // RPC_S_NO_BINDINGS
+
+// A generic binding handle (a parameter whose type is a typedef with [handle]) for one call, as
+// MIDL's client stubs do it: the application's <TYPE>_bind makes the binding from the value on
+// the way in, <TYPE>_unbind gets both back on the way out, when the call fails too. A bind that
+// returns no binding is RPC_S_INVALID_BINDING, and nothing is unbound.
+template <typename T>
+class GenericBinding {
+ public:
+  GenericBinding(T value, handle_t (*bind)(T), void (*unbind)(T, handle_t))
+      : value_(value), unbind_(unbind), handle_(bind(value)) {
+    if (handle_ == nullptr) {
+      throw ndr::Fault(0x6A6, "the generic handle's bind routine returned no binding",
+                       ndr::Fault::Origin::kCommunication);
+    }
+  }
+  ~GenericBinding() { unbind_(value_, handle_); }
+  GenericBinding(const GenericBinding&) = delete;
+  GenericBinding& operator=(const GenericBinding&) = delete;
+  handle_t handle() const { return handle_; }
+
+ private:
+  T value_;
+  void (*unbind_)(T, handle_t);
+  handle_t handle_;
+};
+
 class ContextTable {
  public:
   using Rundown = void (*)(void*);
