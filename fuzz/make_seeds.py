@@ -134,6 +134,14 @@ def main():
     write("ndr", "open", b"\x11" + bytes.fromhex("0a000000"))
     write("ndr", "next", b"\x12" + bytes.fromhex("00000000 42000000000000000000000000000000"))
     write("ndr", "checksum", b"\x14" + bytes.fromhex("04000000 04000000 01020304"))
+    # a, b, a (alias), null, null: full pointers to conformant structures
+    write("ndr", "blobs", b"\x16" + bytes.fromhex("05000000 05000000"
+                                                  "01000000 02000000 01000000 00000000 00000000"
+                                                  "02000000 02000000 0102 0000"
+                                                  "03000000 03000000 030405"))
+    write("ndr", "grid", b"\x17" + bytes.fromhex("010002000300 040005000600 02000000"
+                                                 "02000000 0a000000 14000000 1e000000 28000000"
+                                                 "02000000 02000000 010001000100 020002000200"))
 
 
 if __name__ == "__main__":

@@ -126,6 +126,33 @@ int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
 int32_t m_ChecksumCopy(handle_t h, uint32_t n, unsigned char* data) {
   return m_Checksum(h, n, data);
 }
+// Sums wrap: the values are the fuzzer's.
+int32_t m_Blobs(handle_t, uint32_t n, PBLOB* items, PBLOB* result) {
+  uint32_t bytes = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (items[i] != nullptr) bytes += items[i]->cb;
+    result[i] = items[n - 1 - i];
+  }
+  return static_cast<int32_t>(bytes);
+}
+int32_t m_Grid(handle_t, int16_t fixed[2][3], uint32_t n, int32_t m[][2], GRID* g,
+               int16_t transposed[3][2]) {
+  uint32_t sum = 0;
+  for (int i = 0; i < 2; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      sum += static_cast<uint32_t>(fixed[i][j]);
+      transposed[j][i] = fixed[i][j];
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) sum += static_cast<uint32_t>(m[i][0] + 0LL + m[i][1]);
+  int16_t(*cells)[3] = g->cells;
+  for (uint32_t i = 0; i < g->rows; ++i) sum += static_cast<uint32_t>(cells[i][0] + cells[i][2]);
+  return static_cast<int32_t>(sum);
+}
+int32_t m_Divide(handle_t, int32_t a, int32_t b, error_status_t* status) {
+  *status = 0;
+  return b == 0 || (a == INT32_MIN && b == -1) ? 0 : a / b;
+}
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

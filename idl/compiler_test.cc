@@ -87,10 +87,11 @@ TEST_F(CompilerTest, CyclesMissingFilesAndLimitsAreNamed) {
 }
 
 TEST_F(CompilerTest, AcfBesideTheIdlIsMergedAndMarked) {
-  fs::path main = write("t.idl",
-                        "[uuid(01234567-89ab-cdef-0123-456789abcdef)] interface t {\n"
-                        "  typedef struct _N { long v; } N;\n"
-                        "  void f([in] unsigned long cb, [out, size_is(cb)] char* buf);\n}\n");
+  fs::path main =
+      write("t.idl",
+            "[uuid(01234567-89ab-cdef-0123-456789abcdef)] interface t {\n"
+            "  typedef struct _N { long v; } N;\n"
+            "  error_status_t f([in] unsigned long cb, [out, size_is(cb)] char* buf);\n}\n");
   write("T.ACF",
         "[explicit_handle] interface t { include \"local.h\", \"more.h\";\n"
         "  typedef [allocate(all_nodes)] N;\n"

@@ -321,19 +321,27 @@ class HeaderWriter {
     local.constPointer.clear();
     if (!local.arrays.empty() &&
         (local.arrays.front().size == nullptr || local.arrays.front().star)) {
-      local.arrays.erase(local.arrays.begin());
-      ++local.pointers;
+      return t + " " + decayed(local);
     }
     return t + " " + declarator(local);
+  }
+  // `d` with its first dimension made a pointer, as an array parameter decays: "*name", or
+  // "(*name)[ 3 ]" (a pointer to rows) when more dimensions follow.
+  std::string decayed(ast::Declarator d) {
+    d.arrays.erase(d.arrays.begin());
+    if (d.arrays.empty()) {
+      ++d.pointers;
+      return declarator(d);
+    }
+    const std::string name = "(*" + std::string(d.name) + ")";
+    d.name = name;
+    return declarator(d);
   }
   // A parameter's C type with its const, as the prototype has it: "const char16_t **".
   std::string parameterType(const TypeSpec* type, const ast::Declarator& d) {
     ast::Declarator unnamed = d;
     unnamed.name = {};
-    if (!unnamed.arrays.empty()) {
-      unnamed.arrays.clear();
-      ++unnamed.pointers;
-    }
+    if (!unnamed.arrays.empty()) return typeText(type) + " " + decayed(unnamed);
     return typeText(type) + " " + declarator(unnamed);
   }
   // The return type as C: "error_status_t", "PNODE", "int32_t *".

@@ -146,7 +146,15 @@ class Generator {
   unsigned minWire(const Element& el, std::size_t i, int depth = 0) {
     const Level& l = el.levels[i];
     if (l.kind == Kind::kPointer) return 4;
-    if (l.kind == Kind::kArray) return l.fixed ? 1 : 4;
+    if (l.kind == Kind::kArray) {
+      // A fixed inner dimension: that many elements, when the size is a number.
+      if (l.fixed && l.size && l.size->kind == ast::Expr::Kind::kNumber && l.size->number > 0 &&
+          depth < 16) {
+        return static_cast<unsigned>(
+            std::min<std::uint64_t>(l.size->number * minWire(el, i + 1, depth + 1), 1u << 20));
+      }
+      return l.fixed ? 1 : 4;
+    }
     if (l.kind != Kind::kData) return 1;
     if (const ir::Aggregate* a = aggregate(l); a && a->unionDef) return a->switchSize;
     if (const ir::Aggregate* a = aggregate(l); a && a->structDef && depth < 16) {
@@ -167,6 +175,28 @@ class Generator {
       return nullptr;
     }
     return nullptr;
+  }
+
+  // A multi-dimensional array's dimensions after the first are fixed (MIDL's rule: only the
+  // outermost may be conformant or varying), so each element is a fixed array.
+  static bool innerDimensionsFixed(const Element& el, std::size_t i) {
+    for (std::size_t k = i + 1; k < el.levels.size() && el.levels[k].kind == Kind::kArray; ++k) {
+      if (!el.levels[k].fixed || el.levels[k].isString) return false;
+    }
+    return true;
+  }
+
+  // 1 + the index of a parameter's array that lives in the caller's storage (the parameter is the
+  // array, or a top-level [ref] pointer to it) and has a size expression; 0 for none.
+  static std::size_t callerArray(const Element& p) {
+    std::size_t i = p.levels.size() >= 2 && p.levels[0].kind == Kind::kPointer &&
+                            p.levels[0].topLevel && p.levels[0].pointer == PointerKind::kRef
+                        ? 1
+                        : 0;
+    if (i + 1 >= p.levels.size() || p.levels[i].kind != Kind::kArray || !sized(p.levels[i])) {
+      return 0;
+    }
+    return i + 1;
   }
 
   // The conformant array member that ends a struct (its max_count is written before the struct),
@@ -340,14 +370,15 @@ class Generator {
 
   // A conformant struct's referent: its hoisted max_count first, then memory for that many
   // elements (or the caller's, when its own size expression holds as many), then the struct.
+  // A full pointer's new node is handed to the pointer table once it has memory (`full`).
   static std::string pullConformantReferent(const std::string& lv, const Site& s,
-                                            const std::string& type) {
+                                            const std::string& type, bool full) {
     return fmt::format(
         "{{\n"
         "    const std::uint32_t max_count_ = d.conformance(\"{1}\");\n"
         "    if ({0} == nullptr) {{\n"
         "        {0} = static_cast<std::remove_reference_t<decltype({0})>>(d.allocate("
-        "ndr_bytes_{2}({0}, max_count_), \"{1}\"));\n"
+        "ndr_bytes_{2}({0}, max_count_), \"{1}\"));\n{3}"
         "    }} else if (max_count_ > ndr_capacity_{2}(*{0})) {{\n"
         "        d.invalid(warden::ndr::kInvalidBound, \"{1}\", \"the reply's \" + "
         "std::to_string(max_count_) + \" elements do not fit the caller's \" + "
@@ -355,7 +386,7 @@ class Generator {
         "    }}\n"
         "    ndr_pull_{2}(d, *{0}, max_count_);\n"
         "}}\n",
-        lv, s.label, type);
+        lv, s.label, type, full ? fmt::format("        d.fullPlace({});\n", lv) : "");
   }
 
   void pullPointer(std::string& out, const Element& el, std::size_t i, const std::string& lv,
@@ -369,16 +400,16 @@ class Generator {
       return;
     }
     const bool conformant = conformantStruct(el, i + 1) != nullptr;
-    if (conformant && l.pointer == PointerKind::kFull) {
-      unsupported(out, s, "a full pointer to a conformant structure");
-      return;
-    }
+    const bool full = l.pointer == PointerKind::kFull;
+    // A full pointer to a conformant structure learns its node's size with the referent.
+    const char* fullId = full && conformant ? "fullIdSized" : "fullId";
     if (inPlace) {
       std::string body;
       Site inner = s;
       inner.chain = true;
       if (conformant) {
-        body += pullConformantReferent(lv, s, identifierOf(conformantStruct(el, i + 1)->name));
+        body +=
+            pullConformantReferent(lv, s, identifierOf(conformantStruct(el, i + 1)->name), full);
       } else {
         if (l.pointer != PointerKind::kFull && !array && !(l.topLevel && s.client)) {
           body += allocateReferent(lv, s);
@@ -399,8 +430,8 @@ class Generator {
               fmt::format("if (d.uniqueId({}, \"{}\")) {{\n{}}}\n", lv, s.label, indentLines(body));
           break;
         case PointerKind::kFull:
-          code =
-              fmt::format("if (d.fullId({}, \"{}\")) {{\n{}}}\n", lv, s.label, indentLines(body));
+          code = fmt::format("if (d.{}({}, \"{}\")) {{\n{}}}\n", fullId, lv, s.label,
+                             indentLines(body));
           break;
         case PointerKind::kIgnore:
           code = fmt::format("d.get<std::uint32_t>(\"{}\");  // [ignore]\n{} = nullptr;\n", s.label,
@@ -431,7 +462,7 @@ class Generator {
           out += fmt::format("if (d.uniqueId({}, \"{}\")) {}\n", lv, s.label, task);
           return;
         case PointerKind::kFull:
-          out += fmt::format("if (d.fullId({}, \"{}\")) {}\n", lv, s.label, task);
+          out += fmt::format("if (d.{}({}, \"{}\")) {}\n", fullId, lv, s.label, task);
           return;
         case PointerKind::kIgnore:
           return;
@@ -448,7 +479,7 @@ class Generator {
                            s.ctxType);
         return;
       case PointerKind::kFull:
-        out += fmt::format("if (d.fullId({}, \"{}\")) d.defer(&{}<{}>, &v);\n", lv, s.label, fn,
+        out += fmt::format("if (d.{}({}, \"{}\")) d.defer(&{}<{}>, &v);\n", fullId, lv, s.label, fn,
                            s.ctxType);
         return;
       case PointerKind::kIgnore:
@@ -466,10 +497,7 @@ class Generator {
       if (l.kind == Kind::kArray && !l.isString && (l.size || l.length || l.first)) return "";
       if (l.kind == Kind::kSwitch) return "";
     }
-    if (el.levels[i].pointer == PointerKind::kFull &&
-        (nextIsArray(el, i) || conformantStruct(el, i + 1))) {
-      return "";
-    }
+    if (el.levels[i].pointer == PointerKind::kFull && nextIsArray(el, i)) return "";
     std::string name =
         fmt::format("{}_{}_{}", isPush ? "push" : "pull", identifierOf(s.label), helpers_.size());
     helpers_.emplace_back();
@@ -491,7 +519,8 @@ class Generator {
       return name;
     }
     if (conformantStruct(el, i + 1)) {
-      body += pullConformantReferent("slot", s, identifierOf(conformantStruct(el, i + 1)->name));
+      body += pullConformantReferent("slot", s, identifierOf(conformantStruct(el, i + 1)->name),
+                                     el.levels[i].pointer == PointerKind::kFull);
     } else {
       if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent("slot", s);
       pull(body, el, i + 1, referent, inner, depth + 1);
@@ -514,7 +543,8 @@ class Generator {
     inner.chain = true;
     std::string body;
     if (conformantStruct(el, i + 1)) {
-      body += pullConformantReferent(lv, s, identifierOf(conformantStruct(el, i + 1)->name));
+      body += pullConformantReferent(lv, s, identifierOf(conformantStruct(el, i + 1)->name),
+                                     el.levels[i].pointer == PointerKind::kFull);
     } else {
       if (el.levels[i].pointer != PointerKind::kFull && !array) body += allocateReferent(lv, s);
       if (array && !el.levels[i + 1].isString) {
@@ -583,12 +613,30 @@ class Generator {
     return out + indentLines(text) + "}\n";
   }
 
+  // When levels[i+1..] are fixed dimensions over plain values, the factor their rows multiply
+  // the count by (" * 3 * 2"): the whole array is one run of values. Empty otherwise.
+  std::string plainRows(const Element& el, std::size_t i, const Names& names) const {
+    std::string factor;
+    std::size_t k = i + 1;
+    for (; k < el.levels.size() && el.levels[k].kind == Kind::kArray; ++k) {
+      const Level& l = el.levels[k];
+      if (!l.fixed || l.isString || !l.size) return "";
+      factor += fmt::format(" * static_cast<std::size_t>({})", exprCode(l.size, names));
+    }
+    if (factor.empty() || k >= el.levels.size() || !simpleData(el.levels[k])) return "";
+    return factor;
+  }
+
   // Array element loops and the element code for levels[i+1..].
   void pushElements(std::string& out, const Element& el, std::size_t i, const std::string& lv,
                     const std::string& count, const Site& s, int depth) {
     const Level& next = el.levels[i + 1];
     if (next.kind == Kind::kData && simpleData(next)) {
       out += fmt::format("e.putArray({}, {});\n", lv, count);
+      return;
+    }
+    if (std::string rows = plainRows(el, i, s.names); !rows.empty()) {
+      out += fmt::format("e.putArray(warden::ndr::flatten({}), {}{});\n", lv, count, rows);
       return;
     }
     std::string var = fmt::format("i{}_", depth);
@@ -605,6 +653,11 @@ class Generator {
     const Level& next = el.levels[i + 1];
     if (next.kind == Kind::kData && simpleData(next)) {
       out += fmt::format("d.getArray({}, {}, \"{}\");\n", lv, count, s.label);
+      return;
+    }
+    if (std::string rows = plainRows(el, i, s.names); !rows.empty()) {
+      out += fmt::format("d.getArray(warden::ndr::flatten({}), {}{}, \"{}\");\n", lv, count, rows,
+                         s.label);
       return;
     }
     std::string var = fmt::format("i{}_", depth);
@@ -628,9 +681,8 @@ class Generator {
                  const Site& s, int depth) {
     const Level& l = el.levels[i];
     if (!l.isString && !sized(l)) return unsupported(out, s, "an array without a size");
-    if (i + 1 < el.levels.size() && el.levels[i + 1].kind == Kind::kArray &&
-        (l.conformant || el.levels[i + 1].conformant)) {
-      unsupported(out, s, "a multi-dimensional conformant array");
+    if (!innerDimensionsFixed(el, i)) {
+      unsupported(out, s, "a multi-dimensional array with a conformant inner dimension");
       return;
     }
     if (l.isString) {
@@ -676,9 +728,8 @@ class Generator {
                  const Site& s, int depth) {
     const Level& l = el.levels[i];
     if (!l.isString && !sized(l)) return unsupported(out, s, "an array without a size");
-    if (i + 1 < el.levels.size() && el.levels[i + 1].kind == Kind::kArray &&
-        (l.conformant || el.levels[i + 1].conformant)) {
-      unsupported(out, s, "a multi-dimensional conformant array");
+    if (!innerDimensionsFixed(el, i)) {
+      unsupported(out, s, "a multi-dimensional array with a conformant inner dimension");
       return;
     }
     if (l.isString) {
@@ -687,8 +738,9 @@ class Generator {
       } else if (l.fixed) {
         out += fmt::format("warden::ndr::pullFixedString(d, {}, {}, \"{}\");\n", lv,
                            exprCode(l.size, s.names), s.label);
-      } else if (s.client && s.ctxType.empty() && i == 1 && el.levels[0].topLevel &&
-                 el.levels[0].pointer == PointerKind::kRef) {
+      } else if (s.client && s.ctxType.empty() &&
+                 ((i == 1 && el.levels[0].topLevel && el.levels[0].pointer == PointerKind::kRef) ||
+                  i + 1 == callerArray(el))) {
         // The caller's own buffer: its size_is says how much it holds.
         if (sized(l)) {
           out += fmt::format("warden::ndr::pullString(d, {}, cap_{}, \"{}\");\n", lv, el.name,
@@ -763,8 +815,7 @@ class Generator {
         body += fmt::format("conf_{} = {};\n", el.name, n);
         if (l.varying && l.length) body += fmt::format("vary_{} = {};\n", el.name, len);
       }
-      if (s.client && s.ctxType.empty() && i == 1 && el.levels[0].topLevel &&
-          el.levels[0].pointer == PointerKind::kRef) {
+      if (s.client && s.ctxType.empty() && i + 1 == callerArray(el)) {
         // The caller's storage holds what its [in] size expression says: never write past it.
         body += fmt::format(
             "if ({0} > cap_{1}) d.invalid(warden::ndr::kInvalidBound, \"{2}\", \"the reply's \" + "
@@ -1157,25 +1208,32 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
                          const ast::Operation& op, const ClientBinding& binding,
                          const std::string& ifspec) {
   Generator g(in);
-  const bool commStatus = findAttribute(op.attributes, "comm_status") != nullptr;
-  const bool faultStatus = findAttribute(op.attributes, "fault_status") != nullptr;
-  const bool status = commStatus || faultStatus;
   const bool hasResult = f.result.levels.front().resolved.kind != RKind::kVoid ||
                          f.result.levels.front().kind != Kind::kData;
+  // [comm_status] / [fault_status]: where a failed call's status goes instead of an exception,
+  // the return value or an [out] error_status_t* parameter (empty: it raises).
+  auto statusTarget = [&](std::string_view attribute) -> std::string {
+    if (findAttribute(op.attributes, attribute) != nullptr) return "return fault_.status();";
+    for (const ast::Param& p : op.params) {
+      if (findAttribute(p.attributes, attribute) == nullptr) continue;
+      return fmt::format("if ({0} != nullptr) *{0} = fault_.status();\nreturn{1};",
+                         p.declarator.name,
+                         hasResult ? fmt::format(" {}{{}}", returnType(op)) : "");
+    }
+    return "";
+  };
+  const std::string commTarget = statusTarget("comm_status");
+  const std::string faultTarget = statusTarget("fault_status");
   std::string body;
   body += binding.setup;
   body +=
       fmt::format("warden::stub::ClientCall call_({}, {}, {});\n", binding.handle, ifspec, f.opnum);
   // What the caller's [out] and [in, out] arrays can hold, from their size expressions now.
   for (const Element& p : f.params) {
-    if (!p.out || p.levels.size() < 2 || p.levels[0].kind != Kind::kPointer ||
-        !p.levels[0].topLevel || p.levels[0].pointer != PointerKind::kRef ||
-        p.levels[1].kind != Kind::kArray || !p.levels[1].conformant ||
-        !Generator::sized(p.levels[1])) {
-      continue;
-    }
+    const std::size_t at = Generator::callerArray(p);
+    if (!p.out || at == 0 || !p.levels[at - 1].conformant) continue;
     body += fmt::format("const std::uint64_t cap_{} = static_cast<std::uint64_t>({});\n", p.name,
-                        exprCode(p.levels[1].size, paramNames(f)));
+                        exprCode(p.levels[at - 1].size, paramNames(f)));
   }
   body += "[[maybe_unused]] warden::ndr::Encoder& e = call_.request();\n";
   for (const Element& p : f.params) {
@@ -1258,8 +1316,7 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
   flushHelpers(w, g);
   w.line("{} {{", prototype(op));
   w.indent();
-  if (status && hasResult) {
-    // [comm_status] / [fault_status]: a failed call returns its status instead of throwing.
+  if (!commTarget.empty() || !faultTarget.empty()) {
     w.line("try {{");
     w.indent();
     w.raw(body.substr(0, body.size() - 1));
@@ -1267,13 +1324,18 @@ void emitClientOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
     // [comm_status]: transport failures; [fault_status]: the server's faults. Anything else
     // (this stub's own checks, a reply that does not unmarshal) still raises.
     w.line("}} catch (const warden::ndr::Fault& fault_) {{");
-    std::vector<std::string> origins;
-    if (commStatus) origins.push_back("warden::ndr::Fault::Origin::kCommunication");
-    if (faultStatus) origins.push_back("warden::ndr::Fault::Origin::kServer");
-    std::vector<std::string> tests;
-    for (const std::string& o : origins) tests.push_back("fault_.origin() == " + o);
-    w.line("    if ({}) return fault_.status();", fmt::join(tests, " || "));
-    w.line("    throw;");
+    w.indent();
+    for (const auto& [target, origin] :
+         {std::pair{&commTarget, "kCommunication"}, std::pair{&faultTarget, "kServer"}}) {
+      if (target->empty()) continue;
+      w.line("if (fault_.origin() == warden::ndr::Fault::Origin::{}) {{", origin);
+      w.indent();
+      w.raw(*target);
+      w.dedent();
+      w.line("}}");
+    }
+    w.line("throw;");
+    w.dedent();
     w.line("}}");
   } else {
     w.raw(body.substr(0, body.size() - 1));
@@ -1342,9 +1404,19 @@ void emitServerOperation(CodeWriter& w, const ir::Interface& in, const ir::Funct
         fmt::format("if (conf_{} != ~std::uint64_t{{0}}) {{\n{}}}\n", p.name, indentLines(checks));
   }
   body += "d.finish();\n";
-  // [out]-only ref pointers: the stub allocates the first level, zeroed.
+  // [out]-only ref pointers and arrays: the stub allocates the first level, zeroed.
   for (const Element& p : f.params) {
-    if (p.in || p.levels.size() < 2 || p.levels[0].kind != Kind::kPointer) continue;
+    if (p.in || p.levels.size() < 2) continue;
+    if (p.levels[0].kind == Kind::kArray) {
+      // T a[]: a pointer in C, to as many elements as the size says (T a[N] is a local array).
+      if (p.levels[0].fixed) continue;
+      body += fmt::format(
+          "{0} = static_cast<decltype({0})>(call_.allocate(sizeof *{0} * "
+          "static_cast<std::size_t>({1})));\n",
+          p.name, exprCode(p.levels[0].size, paramNames(f)));
+      continue;
+    }
+    if (p.levels[0].kind != Kind::kPointer) continue;
     const Level& next = p.levels[1];
     if (next.kind == Kind::kArray) {
       if (!next.conformant || next.size == nullptr) {

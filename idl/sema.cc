@@ -704,7 +704,49 @@ class Checker {
       checkElement(p.attributes, p.type, p.declarator, kOnParam, nullptr, &op.params, false);
       checkDirection(op, p, i);
     }
+    checkStatus(op, "comm_status");
+    checkStatus(op, "fault_status");
     (void)in;
+  }
+
+  // ACF [comm_status] / [fault_status]: once per operation, on an operation returning
+  // error_status_t or on one [out] error_status_t* parameter.
+  void checkStatus(const ast::Operation& op, std::string_view name) {
+    const Attribute* first = findAttribute(op.attributes, name);
+    if (first != nullptr && !errorStatus(op.returnType, op.declarator.pointers)) {
+      d_.error(first->span, "[{}] on operation '{}' needs it to return error_status_t", name,
+               op.declarator.name);
+    }
+    for (const ast::Param& p : op.params) {
+      const Attribute* a = findAttribute(p.attributes, name);
+      if (a == nullptr) continue;
+      if (!findAttribute(p.attributes, "out") || findAttribute(p.attributes, "in") ||
+          !errorStatus(p.type, p.declarator.pointers - 1) || !p.declarator.arrays.empty()) {
+        d_.error(a->span, "[{}] parameter '{}' must be an [out] error_status_t*", name,
+                 p.declarator.name);
+      }
+      if (first != nullptr) {
+        d_.error(a->span,
+                 "[{}] appears twice in '{}' (once per operation: on it or on one "
+                 "parameter)",
+                 name, op.declarator.name);
+      }
+      first = a;
+    }
+  }
+  // `t` with `pointers` more '*'s is error_status_t (through typedefs).
+  bool errorStatus(const ast::TypeSpec* t, int pointers) const {
+    for (int depth = 0; t != nullptr && depth < 64; ++depth) {
+      if (t->kind == ast::TypeSpec::Kind::kBase)
+        return t->name == "error_status_t" && pointers == 0;
+      if (t->kind != ast::TypeSpec::Kind::kNamed) return false;
+      if (t->name == "error_status_t") return pointers == 0;
+      const Symbols::TypeName* td = symbols_.typedefNamed(t->name);
+      if (td == nullptr || !td->declarator->arrays.empty()) return false;
+      pointers += td->declarator->pointers;
+      t = td->typedefDecl->type;
+    }
+    return false;
   }
 
   void checkDirection(const ast::Operation& op, const ast::Param& p, std::size_t index) {

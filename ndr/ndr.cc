@@ -80,6 +80,11 @@ FullPointerTable::Node& FullPointerTable::insert(std::uint32_t id, void* address
   return node;
 }
 
+void FullPointerTable::place(std::uint32_t id, void* address) {
+  byId_[id].address = address;
+  ids_[address] = id;
+}
+
 // Encoder
 
 void Encoder::reserve(std::size_t n) {
@@ -227,6 +232,43 @@ bool Decoder::fullNode(void*& slot, std::size_t bytes, const char* field) {
   full_->insert(id, fresh).unmarshalled |= direction_;
   slot = fresh;
   return true;
+}
+
+bool Decoder::fullSized(void* slotAddress, const char* field) {
+  auto id = get<std::uint32_t>(field);
+  void* address = nullptr;
+  bool follows = false;
+  if (id != 0) {
+    if (full_ == nullptr) invalid(kBadStubData, field, "a [ptr] pointer without a table");
+    if (FullPointerTable::Node* node = full_->find(id)) {
+      address = node->address;
+      follows = (node->unmarshalled & direction_) == 0;
+      node->unmarshalled |= direction_;
+      // Its referent is still being read: the slot gets the memory when that is placed.
+      if (address == nullptr) waiting_.push_back({slotAddress, id});
+    } else {
+      full_->reserve(id).unmarshalled |= direction_;
+      unplaced_.push_back({slotAddress, id});
+      follows = true;
+    }
+  }
+  std::memcpy(slotAddress, &address, sizeof address);
+  return follows;
+}
+
+void Decoder::fullPlaced(void* slotAddress, void* memory) {
+  for (std::size_t k = unplaced_.size(); k-- > 0;) {
+    if (unplaced_[k].address != slotAddress) continue;
+    const std::uint32_t id = unplaced_[k].id;
+    unplaced_.erase(unplaced_.begin() + static_cast<std::ptrdiff_t>(k));
+    full_->place(id, memory);
+    std::erase_if(waiting_, [&](const Slot& w) {
+      if (w.id != id) return false;
+      std::memcpy(w.address, &memory, sizeof memory);
+      return true;
+    });
+    return;
+  }
 }
 
 void Decoder::drain() { runDeferred(stack_, pending_, *this); }

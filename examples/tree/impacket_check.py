@@ -8,11 +8,15 @@ to compare (padding and referent IDs masked).
                                  union with a short discriminant
   impacket_check.py counts HEX   SumCounts' COUNTS {n 3, v 1 2 3}: a conformant structure
   impacket_check.py names HEX    CountChars' n 3, names {"ab", null, "cde"}: an array of string
-                                 pointers (decoded only; prints "ok")"""
+                                 pointers (decoded only; prints "ok")
+  impacket_check.py grid HEX     Grid's fixed {{1,2,3},{4,5,6}}, n 2, m {{10,20},{30,40}} and
+                                 GRID {rows 2, cells {{1,1,1},{2,2,2}}}: multi-dimensional arrays
+                                 (impacket has no such type: a fixed row is a struct of its cells,
+                                 which NDR lays out the same way)"""
 import sys
 
 from impacket.dcerpc.v5.dtypes import NULL, SHORT
-from impacket.dcerpc.v5.dtypes import LPWSTR, ULONG
+from impacket.dcerpc.v5.dtypes import LONG, LPWSTR, ULONG
 from impacket.dcerpc.v5.ndr import (NDRCALL, NDRHYPER, NDRLONG, NDRPOINTER, NDRSHORT, NDRSTRUCT,
                                     NDRUNION, NDRUniConformantArray)
 
@@ -108,7 +112,66 @@ def names(data):
     print("ok")
 
 
+class ROW3(NDRSTRUCT):
+    structure = (("a", SHORT), ("b", SHORT), ("c", SHORT))
+
+
+class FIXED(NDRSTRUCT):
+    structure = (("r0", ROW3), ("r1", ROW3))
+
+
+class ROW2(NDRSTRUCT):
+    structure = (("a", LONG), ("b", LONG))
+
+
+class ROWS2(NDRUniConformantArray):
+    item = ROW2
+
+
+class ROWS3(NDRUniConformantArray):
+    item = ROW3
+
+
+class GRID(NDRSTRUCT):
+    structure = (("rows", ULONG), ("cells", ROWS3))
+
+
+class Grid(NDRCALL):
+    opnum = 23
+    structure = (("fixed", FIXED), ("n", ULONG), ("m", ROWS2), ("g", GRID))
+
+
+def grid(data):
+    call = Grid(data)
+    row = lambda r, names: [r[k] for k in names]
+    fixed = [row(call["fixed"][r], "abc") for r in ("r0", "r1")]
+    assert fixed == [[1, 2, 3], [4, 5, 6]], fixed
+    m = [row(r, "ab") for r in call["m"]]
+    assert call["n"] == 2 and m == [[10, 20], [30, 40]], m
+    cells = [row(r, "abc") for r in call["g"]["cells"]]
+    assert call["g"]["rows"] == 2 and cells == [[1, 1, 1], [2, 2, 2]], cells
+    assert len(call.getData()) == len(data), (len(call.getData()), len(data))
+    mine = Grid()
+    for r, values in zip(("r0", "r1"), ([1, 2, 3], [4, 5, 6])):
+        for k, v in zip("abc", values):
+            mine["fixed"][r][k] = v
+    mine["n"] = 2
+    for values in ([10, 20], [30, 40]):
+        item = ROW2()
+        item["a"], item["b"] = values
+        mine["m"].append(item)
+    mine["g"]["rows"] = 2
+    for v in (1, 2):
+        item = ROW3()
+        item["a"] = item["b"] = item["c"] = v
+        mine["g"]["cells"].append(item)
+    print(mine.getData().hex())
+
+
 def main():
+    if sys.argv[1] == "grid":
+        grid(bytes.fromhex(sys.argv[2]))
+        return
     if sys.argv[1] == "names":
         names(bytes.fromhex(sys.argv[2]))
         return

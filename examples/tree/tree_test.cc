@@ -162,6 +162,13 @@ int32_t m_SumCounts(handle_t, COUNTS* c) {
   return sum;
 }
 
+int32_t m_Divide(handle_t, int32_t a, int32_t b, error_status_t* status) {
+  if (b == 0)
+    throw warden::ndr::Fault(0x1C000001, "division by zero");  // nca_s_fault_int_div_by_zero
+  *status = 0;
+  return a / b;
+}
+
 void m_Bump(handle_t, COUNTS* c) {
   uint16_t* v = c->v;
   for (uint32_t i = 0; i < c->n; ++i) ++v[i];
@@ -243,6 +250,44 @@ int32_t m_Checksum(handle_t, uint32_t n, unsigned char* data) {
 
 int32_t m_ChecksumCopy(handle_t h, uint32_t n, unsigned char* data) {
   return m_Checksum(h, n, data);
+}
+
+int32_t m_Blobs(handle_t, uint32_t n, PBLOB* items, PBLOB* result) {
+  std::set<const BLOB*> distinct;
+  int32_t bytes = 0;
+  PBLOB fresh = nullptr;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (items[i] != nullptr && distinct.insert(items[i]).second) {
+      bytes += static_cast<int32_t>(items[i]->cb);
+    }
+    PBLOB back = items[n - 1 - i];
+    if (back == nullptr) {
+      if (fresh == nullptr) {
+        fresh = static_cast<PBLOB>(midl_user_allocate(sizeof(BLOB) + 3));
+        fresh->cb = 3;
+        fresh->data[0] = 7;
+        fresh->data[1] = 8;
+        fresh->data[2] = 9;
+      }
+      back = fresh;
+    }
+    result[i] = back;
+  }
+  return bytes;
+}
+
+int32_t m_Grid(handle_t, int16_t fixed[2][3], uint32_t n, int32_t m[][2], GRID* g,
+               int16_t transposed[3][2]) {
+  int32_t sum = 0;
+  for (int i = 0; i < 2; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      sum += fixed[i][j];
+      transposed[j][i] = fixed[i][j];
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) sum += m[i][0] + m[i][1];
+  for (uint32_t i = 0; i < g->rows; ++i) sum += g->cells[i][0] + g->cells[i][1] + g->cells[i][2];
+  return sum;
 }
 
 }  // extern "C"
@@ -759,6 +804,18 @@ TEST_F(ArenaTest, SetClientAllocFreeReplacesTheClientStubsPair) {
   }
 }
 
+TEST_F(TreeTest, StatusParameterTakesBothKindsOfFailure) {
+  error_status_t status = 0xFFFFFFFF;
+  EXPECT_EQ(Divide(h_, 7, 2, &status), 3);
+  EXPECT_EQ(status, 0u);  // the server's [out] value
+  EXPECT_EQ(Divide(h_, 1, 0, &status), 0);
+  EXPECT_EQ(status, 0x1C000001u);  // its fault
+  warden::stub::Binding nowhere;
+  status = 0;
+  EXPECT_EQ(Divide(&nowhere, 1, 1, &status), 0);
+  EXPECT_EQ(status, 0x6A6u);  // the transport's failure
+}
+
 TEST_F(TreeTest, FaultAndCommStatusReturnTheirOwnFailuresOnly) {
   EXPECT_EQ(Fail(h_, 0x1234), 0x1234u);  // [fault_status]: the server's fault status
   EXPECT_EQ(Reach(h_), 0u);
@@ -871,6 +928,85 @@ TEST_F(TreeTest, DeepListDoesNotRecurse) {
   }
   EXPECT_EQ(Sum(h_, &list[0]), kNodes);
   EXPECT_EQ(server_.lastCall().stubAllocations, static_cast<std::uint64_t>(kNodes));
+}
+
+TEST_F(TreeTest, FullPointersToConformantStructuresTravelOnceAndComeBackIntoTheCallersNodes) {
+  alignas(BLOB) unsigned char aMemory[sizeof(BLOB) + 2];
+  alignas(BLOB) unsigned char bMemory[sizeof(BLOB) + 3];
+  auto* a = reinterpret_cast<BLOB*>(aMemory);
+  auto* b = reinterpret_cast<BLOB*>(bMemory);
+  a->cb = 2;
+  a->data[0] = 1;
+  a->data[1] = 2;
+  b->cb = 3;
+  b->data[0] = 3;
+  b->data[1] = 4;
+  b->data[2] = 5;
+  PBLOB items[5] = {a, b, a, nullptr, nullptr};
+  PBLOB result[5] = {};
+  // The server saw a once: 2 + 3 bytes.
+  EXPECT_EQ(Blobs(h_, 5, items, result), 5);
+  EXPECT_EQ(hex(server_.lastRequest()),
+            "05000000"  // n
+            "05000000"  // items: max_count
+            "01000000020000000100000000000000"
+            "00000000"  // IDs: a, b, a again, null, null
+            "02000000"
+            "02000000"
+            "0102"
+            "0000"  // a: max_count, cb, data, padding
+            "03000000"
+            "03000000"
+            "030405");  // b
+  // The caller's nodes came back as themselves; the new node once, for both null slots.
+  EXPECT_EQ(result[2], a);
+  EXPECT_EQ(result[3], b);
+  EXPECT_EQ(result[4], a);
+  ASSERT_NE(result[0], nullptr);
+  EXPECT_EQ(result[1], result[0]);
+  EXPECT_EQ(result[0]->cb, 3u);
+  EXPECT_EQ(result[0]->data[0], 7);
+  EXPECT_EQ(result[0]->data[2], 9);
+  EXPECT_EQ(a->cb, 2u);
+  EXPECT_EQ(b->data[2], 5);
+  EXPECT_EQ(server_.lastCall().managerBlocksFreed, 1u);
+  midl_user_free(result[0]);
+}
+
+TEST_F(TreeTest, MultiDimensionalArraysTravelRowAfterRow) {
+  int16_t fixed[2][3] = {{1, 2, 3}, {4, 5, 6}};
+  int32_t m[2][2] = {{10, 20}, {30, 40}};
+  // A conformant structure ending in rows of 3: room for 2.
+  alignas(GRID) unsigned char memory[sizeof(GRID) + sizeof(int16_t[3])];
+  auto* g = reinterpret_cast<GRID*>(memory);
+  g->rows = 2;
+  int16_t(*cells)[3] = g->cells;  // the header declares one row, as MIDL's does
+  for (int j = 0; j < 3; ++j) {
+    cells[0][j] = 1;
+    cells[1][j] = 2;
+  }
+  int16_t transposed[3][2] = {};
+  EXPECT_EQ(Grid(h_, fixed, 2, m, g, transposed), 21 + 100 + 9);
+  EXPECT_EQ(hex(server_.lastRequest()),
+            "010002000300"
+            "040005000600"  // fixed[2][3]: no counts
+            "02000000"      // n
+            "02000000"
+            "0a000000140000001e00000028000000"  // m[][2]: one max_count, 2 rows
+            "02000000"
+            "02000000"  // g: hoisted max_count, rows
+            "010001000100"
+            "020002000200");  // cells
+  // impacket reads the same values from these bytes and encodes them the same way.
+  const std::string request = hex(server_.lastRequest());
+  if (std::string theirs = impacket("grid " + request); !theirs.empty()) {
+    EXPECT_EQ(theirs, request);
+  }
+  const int16_t expected[3][2] = {{1, 4}, {2, 5}, {3, 6}};
+  for (int j = 0; j < 3; ++j) {
+    EXPECT_EQ(transposed[j][0], expected[j][0]) << j;
+    EXPECT_EQ(transposed[j][1], expected[j][1]) << j;
+  }
 }
 
 }  // namespace

@@ -120,6 +120,9 @@ class FullPointerTable {
   // The node of `id`, or null when this call has not seen it.
   Node* find(std::uint32_t id);
   Node& insert(std::uint32_t id, void* address);
+  // A node whose memory comes later (its referent's size is read with it), then that memory.
+  Node& reserve(std::uint32_t id) { return byId_[id]; }
+  void place(std::uint32_t id, void* address);
   std::size_t size() const { return byId_.size(); }
 
  private:
@@ -359,6 +362,18 @@ class Decoder {
     slot = static_cast<T*>(node);
     return follows;
   }
+  // [ptr] to a referent whose size is read with it (a conformant structure): as fullId, but a
+  // node new to this call gets no memory here. The reader allocates it once it has read the size
+  // and hands it over with fullPlace(slot); pointers to that node met in between are filled in
+  // then.
+  template <typename T>
+  bool fullIdSized(T*& slot, const char* field) {
+    return fullSized(static_cast<void*>(&slot), field);
+  }
+  template <typename T>
+  void fullPlace(T*& slot) {
+    fullPlaced(static_cast<void*>(&slot), slot);
+  }
   void defer(PullFn fn, void* context) { pending_.push_back({fn, context}); }
   void drain();
   // The stub data must be used up (bar alignment padding a sender may add at the very end).
@@ -371,6 +386,8 @@ class Decoder {
   }
 
   bool fullNode(void*& slot, std::size_t bytes, const char* field);
+  bool fullSized(void* slotAddress, const char* field);
+  void fullPlaced(void* slotAddress, void* memory);
 
   [[noreturn]] void fail(const char* field, const char* what, std::size_t needed);
   [[noreturn]] void invalid(std::uint32_t status, const char* field, const std::string& why);
@@ -406,7 +423,21 @@ class Decoder {
   std::vector<Task> pending_;
   ClientEffects* effects_ = nullptr;
   Allocator* aliasWith_ = nullptr;
+  // fullIdSized: nodes read but not yet given memory, by the slot that will hold it, and the
+  // other slots waiting for the same node.
+  struct Slot {
+    void* address;  // where a T* lives
+    std::uint32_t id;
+  };
+  std::vector<Slot> unplaced_;
+  std::vector<Slot> waiting_;
 };
+
+// A multi-dimensional array's values as one run (its rows are contiguous, as NDR sends them).
+template <typename Row>
+auto* flatten(Row* rows) {
+  return reinterpret_cast<std::remove_all_extents_t<Row>*>(rows);
+}
 
 // [string]s: conformant and varying, counts in characters including the terminator, offset 0.
 template <typename C>
