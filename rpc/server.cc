@@ -296,7 +296,8 @@ void Server::Impl::serve(Connection& connection, const Endpoint& endpoint) {
   if (endpoint.local && options.sameUserOnly) {
     Result<std::uint32_t> uid = peerUid(connection.socket);
     if (!uid.ok() || uid.value() != ::geteuid()) {
-      connection.socket.shutdownBoth();
+      std::lock_guard lock(mutex);
+      connection.socket = Socket();
       liveConnections--;
       connection.done = true;
       return;
@@ -306,7 +307,13 @@ void Server::Impl::serve(Connection& connection, const Endpoint& endpoint) {
     Association association(*this, connection.socket, endpoint.secondaryAddress);
     association.run();
   }  // context handles run down here, before the connection closes
-  connection.socket.shutdownBoth();
+  // The last PDU (a fault, a bind_nak) reaches the client before the connection closes.
+  connection.socket.shutdownWrite();
+  connection.socket.drain(std::chrono::seconds(2));
+  {
+    std::lock_guard lock(mutex);  // stop() may be shutting it down
+    connection.socket = Socket();
+  }
   liveConnections--;
   connection.done = true;
 }
@@ -395,8 +402,10 @@ void Server::stop() {
     acceptors.swap(impl_->acceptors);
   }
   for (std::thread& t : acceptors) t.join();
-  std::lock_guard lock(impl_->mutex);
+  // With the acceptors gone nothing adds or reaps connections; their threads take the mutex to
+  // close their sockets, so they are joined without it.
   for (Impl::Connection& c : impl_->connections) c.thread.join();
+  std::lock_guard lock(impl_->mutex);
   impl_->connections.clear();
   for (Impl::Endpoint& e : impl_->endpoints) {
     if (e.local) ::unlink(e.secondaryAddress.c_str());

@@ -36,7 +36,12 @@ class Socket {
   Status writeAll(std::span<const std::byte> data);
   // No more reads (a blocked read returns end of stream); writes still go out.
   void shutdownRead();
+  void shutdownWrite();
   void shutdownBoth();
+  // Reads and discards what the peer still sends until it closes or `timeout` passes: a closing
+  // side that has unread bytes would otherwise reset the connection, and the peer could lose the
+  // last PDU it was sent.
+  void drain(std::chrono::milliseconds timeout);
 
  private:
   int fd_ = -1;

@@ -1,0 +1,267 @@
+// The tree service between processes' worth of separation: the same generated stubs over Warden's
+// DCE/RPC runtime on loopback TCP and on an AF_UNIX socket (ncalrpc), impacket as a second
+// client, context handles run down when a client's connection dies, and a server that stays up
+// and bounded under malformed PDUs.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#include "arena.h"
+#include "rpc/client.h"
+#include "rpc/pdu.h"
+#include "rpc/server.h"
+#include "rpc/socket.h"
+#include "testsupport/oracle.h"
+#include "tree.h"
+
+extern "C" int rundowns;  // tree_test.cc's COUNTER_rundown counts them
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class TreeRpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.registerInterface(tree_v1_0_s_ifspec);
+    auto port = server_.listenTcp();
+    ASSERT_TRUE(port.ok()) << port.status().toString();
+    port_ = port.value();
+    auto client =
+        warden::rpc::ClientBinding::open(fmt::format("ncacn_ip_tcp:127.0.0.1[{}]", port_));
+    ASSERT_TRUE(client.ok()) << client.status().toString();
+    client_ = std::move(client).value();
+  }
+
+  // Waits (briefly) for the server's threads to catch up with what the client did.
+  template <typename Done>
+  static bool eventually(Done done) {
+    for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(10ms);
+    return done();
+  }
+
+  warden::rpc::Server server_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<warden::rpc::ClientBinding> client_;
+};
+
+TREE* leaf(TREE* storage, short number) {
+  *storage = TREE{number, nullptr, nullptr};
+  return storage;
+}
+
+TEST_F(TreeRpcTest, CallsCrossLoopbackTcpWithTheMemoryModelIntact) {
+  TREE n[3];
+  leaf(&n[0], 1)->pLeft = leaf(&n[1], 2);
+  n[0].pRight = leaf(&n[2], 3);
+  EXPECT_EQ(Sum(client_->handle(), &n[0]), 6);
+  // A new tree comes back into memory from the client's allocator.
+  PTREE built = nullptr;
+  Build(client_->handle(), 3, &built);
+  ASSERT_NE(built, nullptr);
+  EXPECT_EQ(built->sNumber, 1);
+  ASSERT_NE(built->pLeft, nullptr);
+  ASSERT_NE(built->pRight, nullptr);
+  std::vector<TREE*> stack{built};
+  int nodes = 0;
+  while (!stack.empty()) {
+    TREE* t = stack.back();
+    stack.pop_back();
+    if (t == nullptr) continue;
+    ++nodes;
+    stack.push_back(t->pLeft);
+    stack.push_back(t->pRight);
+    midl_user_free(t);
+  }
+  EXPECT_EQ(nodes, 7);
+  // The server's fault travels as a fault PDU ([fault_status] returns it).
+  EXPECT_EQ(Fail(client_->handle(), 0x1234), 0x1234u);
+  EXPECT_EQ(server_.stats().connections, 1u);  // one connection, reused
+  EXPECT_EQ(server_.stats().liveCalls, 0u);
+}
+
+TEST_F(TreeRpcTest, LargeRequestsAndRepliesTravelInFragments) {
+  std::vector<unsigned char> data(200'000);
+  std::iota(data.begin(), data.end(), 0);
+  const int32_t expected = std::accumulate(data.begin(), data.end(), 0);
+  EXPECT_EQ(Checksum(client_->handle(), static_cast<uint32_t>(data.size()), data.data()), expected);
+  EXPECT_EQ(client_->negotiatedFragment(), 5840);
+  // 4095 nodes of 12 bytes come back in about ten response fragments.
+  PTREE built = nullptr;
+  Build(client_->handle(), 12, &built);
+  std::vector<TREE*> stack{built};
+  int nodes = 0;
+  while (!stack.empty()) {
+    TREE* t = stack.back();
+    stack.pop_back();
+    if (t == nullptr) continue;
+    ++nodes;
+    stack.push_back(t->pLeft);
+    stack.push_back(t->pRight);
+    midl_user_free(t);
+  }
+  EXPECT_EQ(nodes, 4095);
+}
+
+TEST_F(TreeRpcTest, ContextHandlesRunDownWhenTheClientConnectionDies) {
+  COUNTER a = nullptr;
+  COUNTER b = nullptr;
+  Open(client_->handle(), 10, &a);
+  Open(client_->handle(), 20, &b);
+  EXPECT_EQ(Next(a), 11);
+  EXPECT_EQ(Next(b), 21);
+  rundowns = 0;
+  client_->disconnect();  // the client goes away without closing its handles
+  EXPECT_TRUE(eventually([] { return rundowns == 2; })) << rundowns;
+  delete static_cast<warden::stub::ClientContext*>(a);  // the client's side of the dead handles
+  delete static_cast<warden::stub::ClientContext*>(b);
+}
+
+TEST_F(TreeRpcTest, AnInterfaceTheServerDoesNotOfferIsACommunicationFailure) {
+  auto other = warden::rpc::ClientBinding::open(fmt::format("ncacn_ip_tcp:127.0.0.1[{}]", port_));
+  ASSERT_TRUE(other.ok());
+  LINK* list = nullptr;
+  try {
+    MakeList(other.value()->handle(), 1, 0, &list);
+    FAIL() << "the arena interface is not registered";
+  } catch (const warden::ndr::Fault& f) {
+    EXPECT_EQ(f.status(), warden::rpc::kRpcUnknownInterface);
+    EXPECT_EQ(f.origin(), warden::ndr::Fault::Origin::kCommunication);
+  }
+  // [comm_status] returns a refused connection as a status.
+  auto nowhere = warden::rpc::ClientBinding::open("ncacn_ip_tcp:127.0.0.1[1]");
+  ASSERT_TRUE(nowhere.ok());
+  EXPECT_EQ(Reach(nowhere.value()->handle()), warden::rpc::kRpcServerUnavailable);
+}
+
+TEST_F(TreeRpcTest, NcalrpcUsesAPrivateUnixSocket) {
+  const std::string dir = warden::testing::makeTempDir("warden-ncalrpc");
+  const std::string path = dir + "/tree";
+  ASSERT_TRUE(server_.listenUnix(path).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto local = warden::rpc::ClientBinding::open("ncalrpc:[" + path + "]");
+  ASSERT_TRUE(local.ok()) << local.status().toString();
+  TREE n{7, nullptr, nullptr};
+  EXPECT_EQ(Sum(local.value()->handle(), &n), 7);
+  local.value()->disconnect();
+  server_.stop();
+  EXPECT_FALSE(std::filesystem::exists(path));  // stop() removes the socket file
+  std::filesystem::remove_all(dir);
+}
+
+// Raw bytes to the server: each hostile input gets the answer C706 and Samba give (a bind_nak
+// or a fault, then the connection closes) and the server keeps serving.
+TEST_F(TreeRpcTest, MalformedPdusCloseTheConnectionAndTheServerStaysUp) {
+  using namespace warden::rpc;
+  auto exchange = [&](std::vector<std::byte> bytes, bool bindFirst, bool closes = true) {
+    auto s = connectTcp("127.0.0.1", port_, 5s);
+    EXPECT_TRUE(s.ok());
+    Socket socket = std::move(s).value();
+    if (bindFirst) {
+      Bind b;
+      b.contexts.push_back({0, warden::stub::spec(tree_v1_0_c_ifspec).id, {warden::stub::kNdr20}});
+      std::vector<std::byte> bind;
+      writeBind(bind, PType::kBind, 1, b);
+      EXPECT_TRUE(socket.writeAll(bind).ok());
+      std::vector<std::byte> ack(kHeaderSize);
+      EXPECT_TRUE(socket.readExactly(ack, 5s).ok());
+      auto h = parseHeader(ack);
+      ack.resize(h.value().fragLength);
+      EXPECT_TRUE(socket.readExactly(std::span(ack).subspan(kHeaderSize), 5s).ok());
+    }
+    (void)socket.writeAll(bytes);
+    // What comes back before the server closes: the type of the first PDU, or -1.
+    std::vector<std::byte> header(kHeaderSize);
+    int type = -1;
+    if (socket.readExactly(header, 5s).ok()) type = std::to_integer<int>(header[2]);
+    if (!closes) return type;
+    warden::Status end;
+    for (;;) {
+      std::vector<std::byte> one(1);
+      end = socket.readExactly(one, 5s);
+      if (!end.ok()) break;
+    }
+    EXPECT_EQ(end.code(), warden::Code::kDisconnected) << end.toString();
+    return type;
+  };
+  auto hex = [](std::string_view text) {
+    std::vector<std::byte> out;
+    for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+      out.push_back(static_cast<std::byte>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
+    }
+    return out;
+  };
+  const int kFault = 3, kBindNak = 13;
+  // A header cut short, then the client leaves: the server waits for the rest, then sees it go.
+  {
+    auto s = connectTcp("127.0.0.1", port_, 5s);
+    ASSERT_TRUE(s.ok());
+    EXPECT_TRUE(s.value().writeAll(hex("05000b0310")).ok());
+  }
+  // frag_length below the header's own 16 bytes.
+  EXPECT_EQ(exchange(hex("05000b03100000000800000001000000"), false), kBindNak);
+  // An unknown PTYPE, after bind.
+  EXPECT_EQ(exchange(hex("05002a03100000001000000001000000"), true), kFault);
+  // A request before bind.
+  EXPECT_EQ(exchange(hex("0500000310000000180000000100000000000000000000000"), false), kBindNak);
+  // A fragment larger than the 5840 bytes agreed.
+  EXPECT_EQ(exchange(hex("05000001100000000040000002000000"), true), kFault);
+  // A request of 10,000 fragments of 4 KiB: over the 4 MiB cap long before the last one.
+  {
+    std::vector<std::byte> many;
+    std::vector<std::byte> stub(4096);
+    for (int i = 0; i < 10'000; ++i) {
+      Request q;
+      q.opnum = 20;
+      q.stub = stub;
+      writeRequest(many, i == 0 ? kFirstFrag : 0, 2, q);
+    }
+    EXPECT_EQ(exchange(many, true), kFault);
+  }
+  // size_is 2^31 in a 12-byte request: a fault from the stub, which refuses before allocating,
+  // and the connection stays open.
+  {
+    auto stub =
+        hex("00000080"
+            "00000080"
+            "01020304");  // Checksum: n, max_count, 4 bytes
+    std::vector<std::byte> request;
+    Request q;
+    q.opnum = 20;
+    q.stub = stub;
+    writeRequest(request, kFirstFrag | kLastFrag, 2, q);
+    EXPECT_EQ(exchange(request, true, false), kFault);
+  }
+  EXPECT_TRUE(eventually([&] { return server_.stats().liveCalls == 0; }));
+  unsigned char one = 7;
+  EXPECT_EQ(Checksum(client_->handle(), 1, &one), 7);
+  EXPECT_GE(server_.stats().protocolErrors, 5u);
+  EXPECT_EQ(server_.stats().liveConnections, 1u);  // only the well-behaved client's
+}
+
+TEST_F(TreeRpcTest, ImpacketIsAClientOfOurServer) {
+  auto result =
+      warden::testing::run(fmt::format("cd {} && /usr/bin/python3 impacket_client.py {}",
+                                       warden::testing::shellQuote(TREE_EXAMPLE_DIR), port_),
+                           warden::testing::Stderr::kMerge);
+  ASSERT_TRUE(result.ok());
+  if (result->out.find("No module named 'impacket'") != std::string::npos) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  EXPECT_EQ(result->exitCode, 0) << result->out;
+  EXPECT_EQ(result->out.rfind("ok sum 6 grid 130", 0), 0u) << result->out;
+  std::cout << "impacket: " << result->out;
+  EXPECT_EQ(server_.stats().liveCalls, 0u);
+}
+
+}  // namespace
