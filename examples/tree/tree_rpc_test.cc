@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -262,6 +263,73 @@ TEST_F(TreeRpcTest, ImpacketIsAClientOfOurServer) {
   EXPECT_EQ(result->out.rfind("ok sum 6 grid 130", 0), 0u) << result->out;
   std::cout << "impacket: " << result->out;
   EXPECT_EQ(server_.stats().liveCalls, 0u);
+}
+
+// tshark dissects a session recorded on loopback: every PDU decodes as DCE/RPC with the types,
+// call IDs and opnums sent, a fragmented request is reassembled, and nothing is malformed.
+TEST_F(TreeRpcTest, TsharkDissectsARecordedSession) {
+  if (!warden::testing::haveTool("tcpdump") || !warden::testing::haveTool("tshark") ||
+      ::geteuid() != 0) {
+    GTEST_SKIP() << "recording needs root, tcpdump and tshark";
+  }
+  const std::string dir = warden::testing::makeTempDir("warden-rpc-capture");
+  const std::string file = dir + "/session.pcap";
+  auto started = warden::testing::run(
+      fmt::format("tcpdump -i lo -U --immediate-mode -Z root -w {0} 'tcp port {1}' "
+                  ">{2}/tcpdump.log 2>&1 & echo $!",
+                  warden::testing::shellQuote(file), port_, warden::testing::shellQuote(dir)));
+  ASSERT_TRUE(started.ok());
+  const std::string pid = started->out.substr(0, started->out.find('\n'));
+  ASSERT_TRUE(eventually([&] {
+    auto log = warden::testing::run("cat " + warden::testing::shellQuote(dir + "/tcpdump.log"));
+    return log.ok() && log->out.find("listening on") != std::string::npos;
+  }));
+  TREE n[3];
+  leaf(&n[0], 1)->pLeft = leaf(&n[1], 2);
+  n[0].pRight = leaf(&n[2], 3);
+  EXPECT_EQ(Sum(client_->handle(), &n[0]), 6);  // call 2, opnum 0
+  std::vector<unsigned char> data(20'000, 1);
+  EXPECT_EQ(Checksum(client_->handle(), 20'000, data.data()), 20'000);  // call 3: 4 fragments
+  EXPECT_EQ(Fail(client_->handle(), 0x1234), 0x1234u);                  // call 4: a fault
+  client_->disconnect();
+  std::this_thread::sleep_for(300ms);
+  (void)warden::testing::run("kill -INT " + pid + "; while kill -0 " + pid +
+                             " 2>/dev/null; do sleep 0.05; done");
+  auto pdus = warden::testing::run(fmt::format(
+      "tshark -r {} -d tcp.port=={},dcerpc -o tcp.desegment_tcp_streams:TRUE -Y dcerpc -T fields "
+      "-e dcerpc.pkt_type -e dcerpc.cn_call_id -e dcerpc.opnum -e dcerpc.cn_flags",
+      warden::testing::shellQuote(file), port_));
+  ASSERT_TRUE(pdus.ok());
+  // One row per PDU (a frame holding several PDUs lists their fields with commas).
+  std::vector<std::string> rows;
+  for (const std::string& line : warden::testing::splitList(pdus->out, '\n')) {
+    if (line.empty()) continue;
+    std::vector<std::vector<std::string>> columns;
+    for (const std::string& field : warden::testing::splitList(line, '\t')) {
+      columns.push_back(warden::testing::splitList(field, ','));
+    }
+    for (std::size_t k = 0; k < columns[0].size(); ++k) {
+      std::string row;
+      for (std::size_t c = 0; c < columns.size(); ++c) {
+        row += (c ? "\t" : "") + (k < columns[c].size() ? columns[c][k] : std::string());
+      }
+      rows.push_back(row);
+    }
+  }
+  // bind, bind_ack; Sum and its response (tshark names the response's opnum from its request);
+  // Checksum's four fragments (FIRST, none, none, LAST) and reply; Fail's fault.
+  const std::vector<std::string> expected = {"11\t1\t\t0x03",  "12\t1\t\t0x03",  "0\t2\t0\t0x03",
+                                             "2\t2\t0\t0x03",  "0\t3\t20\t0x01", "0\t3\t20\t0x00",
+                                             "0\t3\t20\t0x00", "0\t3\t20\t0x02", "2\t3\t20\t0x03",
+                                             "0\t4\t13\t0x03", "3\t4\t13\t0x03"};
+  EXPECT_EQ(rows, expected) << pdus->out << " in " << file;
+  auto malformed = warden::testing::run(
+      fmt::format("tshark -r {} -d tcp.port=={},dcerpc -Y '_ws.malformed || _ws.expert.severity "
+                  ">= \"warning\"' -T fields -e frame.number -e _ws.expert.message",
+                  warden::testing::shellQuote(file), port_));
+  ASSERT_TRUE(malformed.ok());
+  EXPECT_EQ(malformed->out, "");
+  if (!HasFailure()) std::filesystem::remove_all(dir);
 }
 
 }  // namespace
