@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -263,6 +264,80 @@ TEST_F(TreeRpcTest, ImpacketIsAClientOfOurServer) {
   EXPECT_EQ(result->out.rfind("ok sum 6 grid 130", 0), 0u) << result->out;
   std::cout << "impacket: " << result->out;
   EXPECT_EQ(server_.stats().liveCalls, 0u);
+}
+
+// 200 clients at once, a quarter leaving in the middle of sending a request and a quarter right
+// after sending one: every call scope ends, every connection closes, the server keeps serving.
+TEST_F(TreeRpcTest, TwoHundredConcurrentClientsWithDisconnectsLeaveNothingAlive) {
+  using namespace warden::rpc;
+  constexpr int kClients = 200;
+  std::atomic<int> wrong{0};
+  auto bound = [&](Socket& socket) {
+    Bind b;
+    b.contexts.push_back({0, warden::stub::spec(tree_v1_0_c_ifspec).id, {warden::stub::kNdr20}});
+    std::vector<std::byte> bind;
+    writeBind(bind, PType::kBind, 1, b);
+    std::vector<std::byte> ack(kHeaderSize);
+    if (!socket.writeAll(bind).ok() || !socket.readExactly(ack, 10s).ok()) return false;
+    auto h = parseHeader(ack);
+    if (!h.ok()) return false;
+    ack.resize(h.value().fragLength);
+    return socket.readExactly(std::span(ack).subspan(kHeaderSize), 10s).ok();
+  };
+  auto client = [&](int i) {
+    if (i % 4 < 2) {
+      auto s = connectTcp("127.0.0.1", port_, 10s);
+      if (!s.ok() || !bound(s.value())) {
+        ++wrong;
+        return;
+      }
+      std::vector<std::byte> request;
+      Request q;
+      std::vector<std::byte> stub = {std::byte{12}, std::byte{0}};  // Build: depth 12
+      q.opnum = 2;
+      q.stub = stub;
+      // A first fragment and no more (the client dies mid-request), or a whole request whose
+      // reply nobody reads.
+      writeRequest(request, i % 4 == 0 ? kFirstFrag : kFirstFrag | kLastFrag, 2, q);
+      (void)s.value().writeAll(request);
+      return;  // the socket closes here
+    }
+    auto binding = ClientBinding::open(fmt::format("ncacn_ip_tcp:127.0.0.1[{}]", port_));
+    if (!binding.ok()) {
+      ++wrong;
+      return;
+    }
+    for (short k = 0; k < 5; ++k) {
+      TREE n{static_cast<short>(i), nullptr, nullptr};
+      if (Sum(binding.value()->handle(), &n) != i) ++wrong;
+      PTREE built = nullptr;
+      Build(binding.value()->handle(), 4, &built);
+      std::vector<TREE*> stack{built};
+      int nodes = 0;
+      while (!stack.empty()) {
+        TREE* t = stack.back();
+        stack.pop_back();
+        if (t == nullptr) continue;
+        ++nodes;
+        stack.push_back(t->pLeft);
+        stack.push_back(t->pRight);
+        midl_user_free(t);
+      }
+      if (nodes != 15) ++wrong;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) threads.emplace_back(client, i);
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong, 0);
+  client_->disconnect();
+  EXPECT_TRUE(eventually([&] {
+    return server_.stats().liveConnections == 0 && server_.stats().liveCalls == 0;
+  })) << server_.stats().liveConnections
+      << " connections, " << server_.stats().liveCalls << " calls alive";
+  EXPECT_GE(server_.stats().connections, std::uint64_t{kClients});
+  TREE n{9, nullptr, nullptr};
+  EXPECT_EQ(Sum(client_->handle(), &n), 9);
 }
 
 // tshark dissects a session recorded on loopback: every PDU decodes as DCE/RPC with the types,

@@ -24,7 +24,8 @@
 namespace {
 
 warden::custody::Heap& userHeap() {
-  static warden::custody::Heap heap({.name = "midl_user"});
+  // Thread-safe: over the RPC runtime the managers allocate on server threads.
+  static warden::custody::Heap heap({.name = "midl_user", .threadSafe = true});
   return heap;
 }
 
