@@ -340,6 +340,51 @@ TEST_F(TreeRpcTest, TwoHundredConcurrentClientsWithDisconnectsLeaveNothingAlive)
   EXPECT_EQ(Sum(client_->handle(), &n), 9);
 }
 
+// impacket's DCERPCServer hosts Sum and Grid (impacket_server.py); the generated client calls it
+// over Warden's runtime: another implementation's bind_ack, responses and NDR.
+TEST(TreeRpcPeer, OurClientCallsImpacketsServer) {
+  const std::string dir = warden::testing::makeTempDir("warden-impacket-server");
+  auto started = warden::testing::run(
+      fmt::format("cd {} && (/usr/bin/python3 impacket_server.py >{}/log 2>&1 & echo $!)",
+                  warden::testing::shellQuote(TREE_EXAMPLE_DIR), warden::testing::shellQuote(dir)));
+  ASSERT_TRUE(started.ok());
+  const std::string pid = started->out.substr(0, started->out.find('\n'));
+  std::string log;
+  for (int i = 0; i < 500 && log.find('\n') == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    auto read = warden::testing::run("cat " + warden::testing::shellQuote(dir + "/log"));
+    if (read.ok()) log = read->out;
+  }
+  if (log.find("No module named 'impacket'") != std::string::npos) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  ASSERT_EQ(log.rfind("port ", 0), 0u) << log;
+  const int port = std::stoi(log.substr(5));
+  auto binding = warden::rpc::ClientBinding::open(fmt::format("ncacn_ip_tcp:127.0.0.1[{}]", port));
+  ASSERT_TRUE(binding.ok());
+  TREE n[3];
+  leaf(&n[0], 10)->pLeft = leaf(&n[1], 20);
+  n[0].pRight = leaf(&n[2], 30);
+  EXPECT_EQ(Sum(binding.value()->handle(), &n[0]), 60);
+  int16_t fixed[2][3] = {{1, 2, 3}, {4, 5, 6}};
+  int32_t m[2][2] = {{10, 20}, {30, 40}};
+  alignas(GRID) unsigned char memory[sizeof(GRID) + sizeof(int16_t[3])];
+  auto* g = reinterpret_cast<GRID*>(memory);
+  g->rows = 2;
+  int16_t(*cells)[3] = g->cells;
+  for (int j = 0; j < 3; ++j) {
+    cells[0][j] = 1;
+    cells[1][j] = 2;
+  }
+  int16_t transposed[3][2] = {};
+  EXPECT_EQ(Grid(binding.value()->handle(), fixed, 2, m, g, transposed), 130);
+  EXPECT_EQ(transposed[2][0], 3);
+  EXPECT_EQ(transposed[2][1], 6);
+  binding.value()->disconnect();
+  (void)warden::testing::run("kill " + pid);
+  std::filesystem::remove_all(dir);
+}
+
 // tshark dissects a session recorded on loopback: every PDU decodes as DCE/RPC with the types,
 // call IDs and opnums sent, a fragmented request is reassembled, and nothing is malformed.
 TEST_F(TreeRpcTest, TsharkDissectsARecordedSession) {
