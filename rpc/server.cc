@@ -4,6 +4,8 @@
 #include "rpc/server.h"
 
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -344,6 +346,10 @@ void Server::Impl::accept(Endpoint& endpoint) {
         continue;
       }
       return;
+    }
+    if (!endpoint.local) {
+      int one = 1;  // replies go out whole: no reason to wait for the client's ACK
+      (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     reap();
     connectionCount++;

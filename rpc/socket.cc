@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -51,6 +52,9 @@ Socket& Socket::operator=(Socket&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = other.release();
+    buffer_ = std::move(other.buffer_);
+    begin_ = other.begin_;
+    end_ = other.end_;
   }
   return *this;
 }
@@ -58,14 +62,27 @@ Socket& Socket::operator=(Socket&& other) noexcept {
 Status Socket::readExactly(std::span<std::byte> out, std::chrono::milliseconds timeout) {
   std::size_t done = 0;
   while (done < out.size()) {
-    pollfd p{fd_, POLLIN, 0};
-    int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    if (ready == 0) return Status(Code::kCancelled, "timed out waiting for the peer");
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      return ioError("poll");
+    if (begin_ < end_) {
+      const std::size_t n = std::min(end_ - begin_, out.size() - done);
+      std::memcpy(out.data() + done, buffer_.data() + begin_, n);
+      begin_ += n;
+      done += n;
+      continue;
     }
-    ssize_t n = ::recv(fd_, out.data() + done, out.size() - done, 0);
+    if (buffer_.empty()) buffer_.resize(kBufferBytes);
+    begin_ = end_ = 0;
+    // A large read goes straight into `out`; a small one fills the buffer for the next reads.
+    const bool direct = out.size() - done >= kBufferBytes;
+    std::byte* into = direct ? out.data() + done : buffer_.data();
+    const std::size_t room = direct ? out.size() - done : buffer_.size();
+    ssize_t n = ::recv(fd_, into, room, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd_, POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+      if (ready == 0) return Status(Code::kCancelled, "timed out waiting for the peer");
+      if (ready < 0 && errno != EINTR) return ioError("poll");
+      continue;
+    }
     if (n == 0) {
       return Status(Code::kDisconnected,
                     done == 0 ? "the peer closed the connection"
@@ -74,11 +91,15 @@ Status Socket::readExactly(std::span<std::byte> out, std::chrono::milliseconds t
                                             done, out.size()));
     }
     if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EINTR) continue;
       if (errno == ECONNRESET) return Status(Code::kDisconnected, "the peer reset the connection");
       return ioError("recv");
     }
-    done += static_cast<std::size_t>(n);
+    if (direct) {
+      done += static_cast<std::size_t>(n);
+    } else {
+      end_ = static_cast<std::size_t>(n);
+    }
   }
   return {};
 }

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -18,7 +19,11 @@ class Socket {
   Socket() = default;
   explicit Socket(int fd) : fd_(fd) {}
   ~Socket();
-  Socket(Socket&& other) noexcept : fd_(other.release()) {}
+  Socket(Socket&& other) noexcept
+      : fd_(other.release()),
+        buffer_(std::move(other.buffer_)),
+        begin_(other.begin_),
+        end_(other.end_) {}
   Socket& operator=(Socket&& other) noexcept;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -31,7 +36,9 @@ class Socket {
     return fd;
   }
   // Fills `out` or fails: kDisconnected when the peer closed (at a message boundary when
-  // nothing was read), kCancelled when the timeout passed, kIoError otherwise.
+  // nothing was read), kCancelled when the timeout passed, kIoError otherwise. Reads are
+  // buffered: one recv usually brings a whole PDU, and the wait (poll) happens only when
+  // nothing has arrived yet.
   Status readExactly(std::span<std::byte> out, std::chrono::milliseconds timeout);
   Status writeAll(std::span<const std::byte> data);
   // No more reads (a blocked read returns end of stream); writes still go out.
@@ -44,7 +51,11 @@ class Socket {
   void drain(std::chrono::milliseconds timeout);
 
  private:
+  static constexpr std::size_t kBufferBytes = 64 * 1024;
   int fd_ = -1;
+  std::vector<std::byte> buffer_;  // bytes received and not yet read: [begin_, end_)
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
 };
 
 // ncacn_ip_tcp: IPv4 or IPv6 `host` (a literal or a name), `port`.

@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build g++ clang clang-format libclang-rt-14-dev pkg-config
   # libraries
   libpcap-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libprotobuf-dev protobuf-compiler
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # peers and oracles used by the tests
   tshark tcpdump ethtool iproute2 curl bc iputils-ping python3-impacket
   # captures other projects ship, read by the capture tests
