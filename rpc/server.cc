@@ -3,6 +3,7 @@
 // Calls on one connection run one after another; several connections run at once.
 #include "rpc/server.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "rpc/endpoint_map.h"
 #include "rpc/pdu.h"
 #include "rpc/socket.h"
 #include "warden/stub.h"
@@ -42,6 +44,7 @@ struct Server::Impl {
     Socket socket;
     std::string secondaryAddress;  // what bind_ack names: the port, or the socket file
     bool local = false;            // ncalrpc: check the peer's user
+    std::uint16_t port = 0;        // TCP: registered in the endpoint map
   };
   struct Connection {
     Socket socket;
@@ -377,10 +380,19 @@ void Server::registerInterface(RPC_IF_HANDLE spec, const void* epv) {
 Result<std::uint16_t> Server::listenTcp(std::string_view host, std::uint16_t port) {
   WARDEN_ASSIGN_OR_RETURN(Socket s, rpc::listenTcp(host, port));
   WARDEN_ASSIGN_OR_RETURN(std::uint16_t bound, localPort(s));
+  // The process's endpoint map answers ept_map for these interfaces from now on.
+  TcpTower tower;
+  tower.port = bound;
+  (void)::inet_pton(AF_INET, std::string(host).c_str(), tower.ipv4.data());
+  for (const Impl::Registered& r : impl_->interfaces) {
+    tower.interfaceId = r.spec->id;
+    endpointMap().add({{}, tower, r.spec->name});
+  }
   std::lock_guard lock(impl_->mutex);
   Impl::Endpoint& e = impl_->endpoints.emplace_back();
   e.socket = std::move(s);
   e.secondaryAddress = std::to_string(bound);
+  e.port = bound;
   impl_->acceptors.emplace_back([this, &e] { impl_->accept(e); });
   return bound;
 }
@@ -415,6 +427,9 @@ void Server::stop() {
   impl_->connections.clear();
   for (Impl::Endpoint& e : impl_->endpoints) {
     if (e.local) ::unlink(e.secondaryAddress.c_str());
+    for (const Impl::Registered& r : impl_->interfaces) {
+      if (e.port != 0) endpointMap().remove(r.spec->id, e.port);
+    }
   }
   impl_->endpoints.clear();
 }

@@ -21,4 +21,7 @@ void addRun(CLI::App& app, int& exitCode);
 // `warden idl FILE.idl [-I DIR]...`: load and check an IDL file with its imports.
 void addIdl(CLI::App& app, int& exitCode);
 
+// `warden rpc epm --listen HOST[:PORT]`: a DCE endpoint mapper until SIGINT or SIGTERM.
+void addRpc(CLI::App& app, int& exitCode);
+
 }  // namespace warden::cli

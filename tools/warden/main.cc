@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   warden::cli::addExperts(app, exitCode);
   warden::cli::addCustodyDemo(app, exitCode);
   warden::cli::addIdl(app, exitCode);
+  warden::cli::addRpc(app, exitCode);
   // coalesce and rpc join here as their issues land.
   try {
     app.parse(argc, argv);
