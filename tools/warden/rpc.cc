@@ -22,9 +22,9 @@ int runEpm(const std::string& listen) {
   std::uint16_t port = 0;
   // HOST, HOST:PORT or [IPv6]:PORT (a bare IPv6 address has several colons and no port).
   const std::size_t colon = listen.rfind(':');
-  const bool hasPort = colon != std::string::npos &&
-                       (listen.front() == '[' ? listen.find(']') < colon
-                                              : listen.find(':') == colon);
+  const bool hasPort =
+      colon != std::string::npos &&
+      (listen.front() == '[' ? listen.find(']') < colon : listen.find(':') == colon);
   if (hasPort) {
     host = listen.substr(0, colon);
     try {
