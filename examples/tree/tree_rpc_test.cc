@@ -387,6 +387,74 @@ TEST(TreeRpcPeer, OurClientCallsImpacketsServer) {
   std::filesystem::remove_all(dir);
 }
 
+// A program written the MIDL way, with the C API: the server uses a protocol sequence and an
+// endpoint, registers the interface and listens; the client composes a string binding, binds,
+// calls, catches an RPC exception with RpcTryExcept and frees what it made.
+TEST(TreeRpcCApi, AMidlStyleClientAndServer) {
+  const std::string dir = warden::testing::makeTempDir("warden-c-api");
+  const std::string socket = dir + "/tree";
+  ASSERT_EQ(
+      RpcServerUseProtseqEp(reinterpret_cast<RPC_CSTR>(const_cast<char*>("ncalrpc")),
+                            RPC_C_PROTSEQ_MAX_REQS_DEFAULT,
+                            reinterpret_cast<RPC_CSTR>(const_cast<char*>(socket.c_str())), nullptr),
+      RPC_S_OK);
+  ASSERT_EQ(RpcServerRegisterIf(tree_v1_0_s_ifspec, nullptr, nullptr), RPC_S_OK);
+  // The server's main thread listens until RpcMgmtStopServerListening.
+  std::thread listener(
+      [] { EXPECT_EQ(RpcServerListen(1, RPC_C_LISTEN_MAX_CALLS_DEFAULT, 0), RPC_S_OK); });
+  for (int i = 0; i < 500 && !std::filesystem::exists(socket); ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(RpcServerListen(1, RPC_C_LISTEN_MAX_CALLS_DEFAULT, 1), RPC_S_ALREADY_LISTENING);
+
+  RPC_CSTR text = nullptr;
+  ASSERT_EQ(RpcStringBindingCompose(
+                nullptr, reinterpret_cast<RPC_CSTR>(const_cast<char*>("ncalrpc")), nullptr,
+                reinterpret_cast<RPC_CSTR>(const_cast<char*>(socket.c_str())), nullptr, &text),
+            RPC_S_OK);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(text)), "ncalrpc:[" + socket + "]");
+  RPC_BINDING_HANDLE binding = nullptr;
+  ASSERT_EQ(RpcBindingFromStringBinding(text, &binding), RPC_S_OK);
+  EXPECT_EQ(RpcStringFree(&text), RPC_S_OK);
+  EXPECT_EQ(text, nullptr);
+  TREE n{41, nullptr, nullptr};
+  EXPECT_EQ(Sum(binding, &n), 41);
+
+  // An exception raised by the runtime, caught the MIDL way.
+  RPC_BINDING_HANDLE nowhere = nullptr;
+  ASSERT_EQ(
+      RpcBindingFromStringBinding(
+          reinterpret_cast<RPC_CSTR>(const_cast<char*>("ncacn_ip_tcp:127.0.0.1[1]")), &nowhere),
+      RPC_S_OK);
+  unsigned long caught = 0;
+  RpcTryExcept { (void)Sum(nowhere, &n); }
+  RpcExcept(RpcExceptionFilter(RpcExceptionCode())) { caught = RpcExceptionCode(); }
+  RpcEndExcept;
+  EXPECT_EQ(caught, static_cast<unsigned long>(RPC_S_SERVER_UNAVAILABLE));
+  // RpcRaiseException inside RpcTryFinally: the finally block runs, the exception goes on.
+  bool finallyRan = false;
+  caught = 0;
+  RpcTryExcept {
+    RpcTryFinally { RpcRaiseException(0x1234); }
+    RpcFinally { finallyRan = true; }
+    RpcEndFinally;
+  }
+  RpcExcept(1) { caught = RpcExceptionCode(); }
+  RpcEndExcept;
+  EXPECT_TRUE(finallyRan);
+  EXPECT_EQ(caught, 0x1234u);
+
+  EXPECT_EQ(RpcBindingFree(&nowhere), RPC_S_OK);
+  EXPECT_EQ(RpcBindingFree(&binding), RPC_S_OK);
+  EXPECT_EQ(binding, nullptr);
+  EXPECT_EQ(RpcBindingFree(&binding), RPC_S_INVALID_BINDING);
+  EXPECT_EQ(RpcMgmtStopServerListening(nullptr), RPC_S_OK);
+  listener.join();  // RpcServerListen returned
+  EXPECT_EQ(RpcMgmtStopServerListening(nullptr), RPC_S_NOT_LISTENING);
+  EXPECT_EQ(RpcMgmtWaitServerListen(), RPC_S_NOT_LISTENING);
+  EXPECT_FALSE(std::filesystem::exists(socket));
+  std::filesystem::remove_all(dir);
+}
+
 // tshark dissects a session recorded on loopback: every PDU decodes as DCE/RPC with the types,
 // call IDs and opnums sent, a fragmented request is reassembled, and nothing is malformed.
 TEST_F(TreeRpcTest, TsharkDissectsARecordedSession) {

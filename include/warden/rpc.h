@@ -79,8 +79,80 @@ RPC_STATUS RpcSmSwapClientAllocFree(void* (*allocate)(size_t), void (*release)(v
                                     void* (**oldAllocate)(size_t), void (**oldRelease)(void*));
 #endif  // __RPCNDR_H_VERSION__
 
+// The RPC runtime's familiar C API for programs ported from MIDL (Microsoft's rpcdce.h names),
+// over Warden's DCE/RPC runtime (warden::rpc; link warden_rpc). Strings are 8-bit. Protocol
+// sequences: ncacn_ip_tcp (the endpoint is a port; servers listen on loopback) and ncalrpc (the
+// endpoint names an AF_UNIX socket, mode 0600). Interfaces are registered before
+// RpcServerListen.
+#if !defined(__RPCNDR_H_VERSION__) && !defined(__RPCDCE_H__) && !defined(__WINE_RPCDCE_H)
+typedef unsigned char* RPC_CSTR;
+typedef handle_t RPC_BINDING_HANDLE;
+#define RPC_S_OK 0
+#define RPC_S_OUT_OF_MEMORY 14
+#define RPC_S_INVALID_ARG 87
+#define RPC_S_INVALID_STRING_BINDING 1700
+#define RPC_S_INVALID_BINDING 1702
+#define RPC_S_PROTSEQ_NOT_SUPPORTED 1703
+#define RPC_S_ALREADY_LISTENING 1713
+#define RPC_S_NO_PROTSEQS_REGISTERED 1714
+#define RPC_S_NOT_LISTENING 1715
+#define RPC_S_CANT_CREATE_ENDPOINT 1720
+#define RPC_S_SERVER_UNAVAILABLE 1722
+#define RPC_S_CALL_FAILED 1726
+#define RPC_C_LISTEN_MAX_CALLS_DEFAULT 1234
+#define RPC_C_PROTSEQ_MAX_REQS_DEFAULT 10
+
+RPC_STATUS RpcStringBindingCompose(RPC_CSTR objUuid, RPC_CSTR protSeq, RPC_CSTR networkAddr,
+                                   RPC_CSTR endpoint, RPC_CSTR options, RPC_CSTR* stringBinding);
+RPC_STATUS RpcStringFree(RPC_CSTR* string);
+RPC_STATUS RpcBindingFromStringBinding(RPC_CSTR stringBinding, RPC_BINDING_HANDLE* binding);
+RPC_STATUS RpcBindingFree(RPC_BINDING_HANDLE* binding);
+RPC_STATUS RpcServerUseProtseqEp(RPC_CSTR protseq, unsigned int maxCalls, RPC_CSTR endpoint,
+                                 void* securityDescriptor);
+RPC_STATUS RpcServerRegisterIf(RPC_IF_HANDLE ifSpec, void* mgrTypeUuid, void* mgrEpv);
+// Listens on every endpoint given so far; with dontWait 0, returns once
+// RpcMgmtStopServerListening stopped the server.
+RPC_STATUS RpcServerListen(unsigned int minimumCallThreads, unsigned int maxCalls,
+                           unsigned int dontWait);
+RPC_STATUS RpcMgmtStopServerListening(RPC_BINDING_HANDLE binding);
+RPC_STATUS RpcMgmtWaitServerListen(void);
+// Raises `code` as an RPC exception: from a manager routine it reaches the client as a fault.
+void RpcRaiseException(RPC_STATUS code);
+#endif  // __RPCDCE_H__
+
 #ifdef __cplusplus
 }
+
+#include <exception>
+
+// RpcTryExcept / RpcExcept(filter) / RpcEndExcept and RpcTryFinally / RpcFinally /
+// RpcEndFinally, over C++ exceptions: the filter and the handler read RpcExceptionCode() (a
+// fault's status; RPC_S_OUT_OF_MEMORY for bad_alloc; RPC_S_CALL_FAILED for anything else).
+unsigned long wardenRpcExceptionCode();  // of the exception being handled
+#define RpcTryExcept try {
+#define RpcExcept(filter)                                                      \
+  }                                                                            \
+  catch (...) {                                                                \
+    const unsigned long warden_rpc_exception_code_ = wardenRpcExceptionCode(); \
+    if (!(filter)) throw;
+#define RpcEndExcept }
+#define RpcExceptionCode() (warden_rpc_exception_code_)
+#define RpcExceptionFilter(code) 1
+#define RpcTryFinally                       \
+  {                                         \
+    std::exception_ptr warden_rpc_pending_; \
+    try {
+#define RpcFinally                                  \
+  }                                                 \
+  catch (...) {                                     \
+    warden_rpc_pending_ = std::current_exception(); \
+  }                                                 \
+  {
+#define RpcEndFinally                                                   \
+  }                                                                     \
+  if (warden_rpc_pending_) std::rethrow_exception(warden_rpc_pending_); \
+  }
+#define RpcAbnormalTermination() (warden_rpc_pending_ != nullptr)
 #endif
 
 #endif  // WARDEN_RPC_H_
