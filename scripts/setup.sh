@@ -10,7 +10,7 @@ packages=(
   libpcap-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # peers and oracles used by the tests
-  tshark tcpdump ethtool iproute2 curl bc iputils-ping python3-impacket
+  tshark tcpdump ethtool iproute2 curl bc iputils-ping python3-impacket python3-samba
   # captures other projects ship, read by the capture tests
   golang-github-google-gopacket-dev python3-dpkt
 )
