@@ -7,6 +7,9 @@
 #include <charconv>
 #include <cstring>
 
+#include "epm.h"
+#include "rpc/endpoint_map.h"
+
 namespace warden::rpc {
 
 namespace {
@@ -77,12 +80,13 @@ ClientBinding::~ClientBinding() = default;
 Result<std::unique_ptr<ClientBinding>> ClientBinding::open(std::string_view stringBinding,
                                                            ClientOptions options) {
   WARDEN_ASSIGN_OR_RETURN(StringBinding target, parseStringBinding(stringBinding));
-  if (target.endpoint.empty()) {
-    return Status(Code::kUnsupported,
-                  fmt::format("string binding '{}': no endpoint (ask the endpoint mapper for one)",
-                              stringBinding));
+  if (target.endpoint.empty() && target.protocolSequence != "ncacn_ip_tcp") {
+    return Status(Code::kInvalidArgument,
+                  fmt::format("string binding '{}': ncalrpc needs an endpoint", stringBinding));
   }
-  if (target.protocolSequence == "ncacn_ip_tcp") {
+  if (target.protocolSequence == "ncacn_ip_tcp" && target.endpoint.empty()) {
+    if (target.networkAddress.empty()) target.networkAddress = "127.0.0.1";
+  } else if (target.protocolSequence == "ncacn_ip_tcp") {
     unsigned long port = 0;
     auto [end, ec] = std::from_chars(target.endpoint.data(),
                                      target.endpoint.data() + target.endpoint.size(), port);
@@ -172,9 +176,55 @@ Result<std::uint16_t> ClientBinding::contextFor(const stub::InterfaceSpec& spec)
   return id;
 }
 
+Status ClientBinding::resolve(const stub::InterfaceSpec& spec) {
+  WARDEN_ASSIGN_OR_RETURN(
+      std::unique_ptr<ClientBinding> mapper,
+      open(fmt::format("ncacn_ip_tcp:{}[{}]", target_.networkAddress, options_.endpointMapperPort),
+           options_));
+  TcpTower asked;
+  asked.interfaceId = spec.id;
+  const std::vector<std::uint8_t> bytes = encodeTower(asked);
+  std::vector<std::uint8_t> memory(sizeof(EPM_TOWER) + bytes.size());
+  auto* tower = reinterpret_cast<EPM_TOWER*>(memory.data());
+  tower->tower_length = static_cast<uint32_t>(bytes.size());
+  std::memcpy(tower->tower_octet_string, bytes.data(), bytes.size());
+  EPM_HANDLE more = nullptr;
+  uint32_t count = 0;
+  EPM_TOWER_P found[1] = {};
+  error_status_t status = 0;
+  try {
+    ept_map(mapper->handle(), nullptr, tower, &more, 1, &count, found, &status);
+  } catch (const ndr::Fault& f) {
+    return Status(Code::kNotFound,
+                  fmt::format("the endpoint mapper at {}[{}]: {}", target_.networkAddress,
+                              options_.endpointMapperPort, f.what()));
+  }
+  std::unique_ptr<EPM_TOWER, void (*)(void*)> owned(found[0], midl_user_free);
+  if (more != nullptr) {
+    error_status_t ignored = 0;
+    ept_lookup_handle_free(mapper->handle(), &more, &ignored);
+  }
+  if (status != 0 || count == 0 || owned == nullptr) {
+    return Status(
+        Code::kNotFound,
+        fmt::format("the endpoint mapper at {}[{}] has no endpoint for {} (status {:#x})",
+                    target_.networkAddress, options_.endpointMapperPort, spec.name, status));
+  }
+  WARDEN_ASSIGN_OR_RETURN(TcpTower answer, decodeTower(std::span<const std::uint8_t>(
+                                               owned->tower_octet_string, owned->tower_length)));
+  target_.endpoint = std::to_string(answer.port);
+  return {};
+}
+
 void ClientBinding::call(const stub::InterfaceSpec& spec, std::uint32_t opnum,
                          std::span<const std::uint8_t> request, std::vector<std::uint8_t>& reply) {
   std::lock_guard lock(mutex_);
+  if (target_.endpoint.empty()) {
+    if (Status s = resolve(spec); !s.ok()) {
+      communication(kEptNotRegistered,
+                    fmt::format("{}: {}", composeStringBinding(target_), s.message()));
+    }
+  }
   if (!socket_.valid()) {
     if (Status s = connect(); !s.ok()) {
       communication(kRpcServerUnavailable,

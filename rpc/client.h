@@ -1,5 +1,6 @@
 // The client side: a binding made from a string binding ("ncacn_ip_tcp:127.0.0.1[4444]",
-// "ncalrpc:[name]") whose handle_t the generated client stubs take. The connection opens on the
+// "ncalrpc:[name]"; without an endpoint the host's endpoint mapper is asked for the interface's
+// port) whose handle_t the generated client stubs take. The connection opens on the
 // first call and is reused; each interface is bound once per connection (bind, then
 // alter_context for the next ones); requests are fragmented to the size the server agreed and
 // replies reassembled up to a cap. A server's fault comes back as an ndr::Fault from the server;
@@ -43,6 +44,9 @@ struct ClientOptions {
   std::uint16_t maxFragment = 5840;
   std::size_t maxResponseBytes = std::size_t{64} << 20;
   ndr::Limits limits;  // unmarshalling replies
+  // A string binding without an endpoint ("ncacn_ip_tcp:host") asks the endpoint mapper at
+  // this port on that host for the interface's port on the first call.
+  std::uint16_t endpointMapperPort = 135;
 };
 
 class ClientBinding final : public stub::Transport {
@@ -64,6 +68,8 @@ class ClientBinding final : public stub::Transport {
  private:
   ClientBinding(StringBinding target, ClientOptions options);
   Status connect();
+  // Fills in the endpoint from the host's endpoint mapper (ept_map for `spec`).
+  Status resolve(const stub::InterfaceSpec& spec);
   Result<std::uint16_t> contextFor(const stub::InterfaceSpec& spec);
   Status exchange(std::vector<std::byte>& pdu, Header& header);
 

@@ -112,6 +112,33 @@ TEST_F(EpmTest, OurClientMapsAnInterfaceToItsPort) {
   EXPECT_EQ(count, 0u);
 }
 
+// A string binding without an endpoint: the first call asks the endpoint mapper for the port.
+TEST_F(EpmTest, ABindingWithoutAnEndpointAsksTheMapper) {
+  ClientOptions options;
+  options.endpointMapperPort = port_;
+  auto binding = ClientBinding::open("ncacn_ip_tcp:127.0.0.1", options);
+  ASSERT_TRUE(binding.ok()) << binding.status().toString();
+  EPM_UUID object;
+  error_status_t status = 1;
+  ept_inq_object(binding.value()->handle(), &object, &status);  // the mapper maps itself
+  EXPECT_EQ(status, 0u);
+  EXPECT_EQ(binding.value()->target().endpoint, std::to_string(port_));
+  // An interface nobody registered: EPT_S_NOT_REGISTERED, as a communication failure.
+  auto other = ClientBinding::open("ncacn_ip_tcp:127.0.0.1", options);
+  stub::InterfaceSpec unknown{};
+  unknown.id = kEpm;
+  unknown.id.uuid[15] ^= 1;
+  unknown.name = "unknown";
+  std::vector<std::uint8_t> reply;
+  try {
+    other.value()->call(unknown, 0, {}, reply);
+    FAIL() << "resolved an interface nobody registered";
+  } catch (const ndr::Fault& f) {
+    EXPECT_EQ(f.status(), kEptNotRegistered);
+    EXPECT_EQ(f.origin(), ndr::Fault::Origin::kCommunication);
+  }
+}
+
 TEST_F(EpmTest, ImpacketFindsTheDynamicPort) {
   auto result =
       warden::testing::run(fmt::format("/usr/bin/python3 {}/rpc/impacket_epm.py {} "

@@ -127,6 +127,33 @@ TEST_F(TreeRpcTest, ContextHandlesRunDownWhenTheClientConnectionDies) {
   delete static_cast<warden::stub::ClientContext*>(b);
 }
 
+// A second interface on the same connection is added with alter_context, not a new connection.
+TEST(TreeRpcAlter, ASecondInterfaceJoinsTheAssociation) {
+  warden::rpc::Server server;
+  server.registerInterface(tree_v1_0_s_ifspec);
+  server.registerInterface(arena_v1_0_s_ifspec);
+  auto port = server.listenTcp();
+  ASSERT_TRUE(port.ok());
+  auto client =
+      warden::rpc::ClientBinding::open(fmt::format("ncacn_ip_tcp:127.0.0.1[{}]", port.value()));
+  ASSERT_TRUE(client.ok());
+  TREE n{3, nullptr, nullptr};
+  EXPECT_EQ(Sum(client.value()->handle(), &n), 3);
+  LINK* list = nullptr;
+  MakeList(client.value()->handle(), 3, 0, &list);
+  int32_t total = 0;
+  while (list != nullptr) {
+    total += list->value;
+    LINK* next = list->next;
+    midl_user_free(list);
+    list = next;
+  }
+  EXPECT_EQ(total, 6);
+  EXPECT_EQ(Sum(client.value()->handle(), &n), 3);  // the first context is still there
+  EXPECT_EQ(server.stats().connections, 1u);
+  EXPECT_EQ(server.stats().faults, 0u);
+}
+
 TEST_F(TreeRpcTest, AnInterfaceTheServerDoesNotOfferIsACommunicationFailure) {
   auto other = warden::rpc::ClientBinding::open(fmt::format("ncacn_ip_tcp:127.0.0.1[{}]", port_));
   ASSERT_TRUE(other.ok());
