@@ -243,9 +243,10 @@ Result<Fault> parseFault(std::span<const std::byte> pdu, const Header& h) {
   return f;
 }
 
-void writeBind(std::vector<std::byte>& out, PType type, std::uint32_t callId, const Bind& bind) {
+void writeBind(std::vector<std::byte>& out, PType type, std::uint32_t callId, const Bind& bind,
+               std::uint8_t flags) {
   ByteWriter w(out);
-  writeHeader(w, type, kFirstFrag | kLastFrag, callId);
+  writeHeader(w, type, kFirstFrag | kLastFrag | flags, callId);
   w.u16(bind.maxXmitFrag);
   w.u16(bind.maxRecvFrag);
   w.u32(bind.assocGroup);
@@ -261,10 +262,10 @@ void writeBind(std::vector<std::byte>& out, PType type, std::uint32_t callId, co
   finishPdu(w);
 }
 
-void writeBindAck(std::vector<std::byte>& out, PType type, std::uint32_t callId,
-                  const BindAck& ack) {
+void writeBindAck(std::vector<std::byte>& out, PType type, std::uint32_t callId, const BindAck& ack,
+                  std::uint8_t flags) {
   ByteWriter w(out);
-  writeHeader(w, type, kFirstFrag | kLastFrag, callId);
+  writeHeader(w, type, kFirstFrag | kLastFrag | flags, callId);
   w.u16(ack.maxXmitFrag);
   w.u16(ack.maxRecvFrag);
   w.u32(ack.assocGroup);

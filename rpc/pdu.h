@@ -134,9 +134,11 @@ Result<Response> parseResponse(std::span<const std::byte> pdu, const Header& h);
 Result<Fault> parseFault(std::span<const std::byte> pdu, const Header& h);
 
 // Writers append one whole PDU to `out`.
-void writeBind(std::vector<std::byte>& out, PType type, std::uint32_t callId, const Bind& bind);
-void writeBindAck(std::vector<std::byte>& out, PType type, std::uint32_t callId,
-                  const BindAck& ack);
+void writeBind(std::vector<std::byte>& out, PType type, std::uint32_t callId, const Bind& bind,
+               std::uint8_t flags = 0);
+// `flags` beyond FIRST|LAST: PFC_CONC_MPX when the server multiplexes calls.
+void writeBindAck(std::vector<std::byte>& out, PType type, std::uint32_t callId, const BindAck& ack,
+                  std::uint8_t flags = 0);
 void writeBindNak(std::vector<std::byte>& out, std::uint32_t callId, std::uint16_t reason);
 void writeRequest(std::vector<std::byte>& out, std::uint8_t flags, std::uint32_t callId,
                   const Request& request);

@@ -12,7 +12,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -35,6 +38,51 @@ std::span<const std::byte> asBytes(const std::vector<std::uint8_t>& v) {
 
 }  // namespace
 
+// The threads that run multiplexed calls: as many as the machine has cores.
+class WorkerPool {
+ public:
+  explicit WorkerPool(unsigned threads) {
+    for (unsigned i = 0; i < std::max(threads, 2u); ++i) {
+      threads_.emplace_back([this] { work(); });
+    }
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  void submit(std::function<void()> task) {
+    {
+      std::lock_guard lock(mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;  // stopping, and nothing left to run
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> tasks_;
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+};
+
 struct Server::Impl {
   struct Registered {
     const stub::InterfaceSpec* spec;
@@ -53,6 +101,7 @@ struct Server::Impl {
   };
 
   ServerOptions options;
+  WorkerPool pool{std::thread::hardware_concurrency()};
   std::vector<Registered> interfaces;
   std::mutex mutex;  // endpoints, acceptors, connections
   std::list<Endpoint> endpoints;
@@ -70,12 +119,21 @@ struct Server::Impl {
 
 namespace {
 
+// Multiplexed calls one connection may have arriving or running at once.
+constexpr std::size_t kMaxCallsInFlight = 16;
+
 // One association: the state of a connection between PDUs.
 class Association {
  public:
   Association(Server::Impl& server, Socket& socket, std::string secondaryAddress)
       : server_(server), socket_(socket), secondaryAddress_(std::move(secondaryAddress)) {}
-  ~Association() { handles_.runDown(); }
+  ~Association() {
+    // Multiplexed calls still running use this association (and may open context handles).
+    std::unique_lock lock(flight_);
+    landed_.wait(lock, [&] { return inFlight_ == 0; });
+    lock.unlock();
+    handles_.runDown();
+  }
 
   // Serves until the peer leaves, the connection breaks the protocol or the server stops.
   void run() {
@@ -118,7 +176,7 @@ class Association {
       case PType::kOrphaned:
       case PType::kCoCancel:
         // The client gave up a call: drop what arrived of it.
-        if (partial_.active && partial_.callId == h.callId) partial_ = {};
+        partials_.erase(h.callId);
         return true;
       default:
         return protocolError(h.callId, fmt::format("a {} PDU from a client", ptypeName(h.type)));
@@ -126,19 +184,20 @@ class Association {
   }
 
   bool bind(std::span<const std::byte> pdu, const Header& h, PType answer) {
-    out_.clear();
+    std::vector<std::byte> out;
     if (h.authLength != 0) {
       // No security providers yet: the client learns so and may bind without authentication.
-      writeBindNak(out_, h.callId, kNakAuthenticationTypeNotRecognized);
-      return send() && answer == PType::kAlterContextResp;
+      writeBindNak(out, h.callId, kNakAuthenticationTypeNotRecognized);
+      return send(out) && answer == PType::kAlterContextResp;
     }
     Result<Bind> parsed = parseBind(pdu, h);
     if (!parsed.ok() || parsed.value().contexts.empty()) {
-      writeBindNak(out_, h.callId, kNakProtocolVersionNotSupported);
-      (void)send();
+      writeBindNak(out, h.callId, kNakProtocolVersionNotSupported);
+      (void)send(out);
       server_.protocolErrors++;
       return false;
     }
+    if (answer == PType::kBindAck) multiplexed_ = (h.flags & kConcMpx) != 0;
     const Bind& b = parsed.value();
     BindAck ack;
     if (answer == PType::kBindAck) {
@@ -153,9 +212,9 @@ class Association {
     ack.maxXmitFrag = ack.maxRecvFrag = maxFragment_;
     ack.assocGroup = group_;
     for (const ContextElement& c : b.contexts) ack.results.push_back(negotiate(c));
-    writeBindAck(out_, answer, h.callId, ack);
+    writeBindAck(out, answer, h.callId, ack, multiplexed_ ? kConcMpx : 0);
     bound_ = true;
-    return send();
+    return send(out);
   }
 
   ContextResult negotiate(const ContextElement& c) {
@@ -195,29 +254,52 @@ class Association {
     Result<Request> parsed = parseRequest(pdu, h);
     if (!parsed.ok()) return protocolError(h.callId, parsed.status().message());
     const Request& q = parsed.value();
+    auto it = partials_.find(h.callId);
     if (h.flags & kFirstFrag) {
-      if (partial_.active) {
-        return protocolError(
-            h.callId, fmt::format("call {} began before call {} ended", h.callId, partial_.callId));
+      if (it != partials_.end()) {
+        return protocolError(h.callId, fmt::format("call {} began twice", h.callId));
       }
-      partial_ = {true, h.callId, q.contextId, q.opnum, h.nativeDataRepresentation(), {}};
-    } else if (!partial_.active || partial_.callId != h.callId) {
+      if (!partials_.empty() && !multiplexed_) {
+        return protocolError(h.callId, fmt::format("call {} began before call {} ended", h.callId,
+                                                   partials_.begin()->first));
+      }
+      if (partials_.size() >= kMaxCallsInFlight) {
+        return protocolError(h.callId, "too many calls being sent at once");
+      }
+      it = partials_
+               .emplace(h.callId,
+                        Partial{h.callId, q.contextId, q.opnum, h.nativeDataRepresentation(), {}})
+               .first;
+    } else if (it == partials_.end()) {
       return protocolError(h.callId, "a request fragment without its first fragment");
     }
-    if (partial_.stub.size() + q.stub.size() > server_.options.maxRequestBytes) {
+    Partial& partial = it->second;
+    if (partial.stub.size() + q.stub.size() > server_.options.maxRequestBytes) {
       return protocolError(h.callId, fmt::format("the request is over the {}-byte limit",
                                                  server_.options.maxRequestBytes));
     }
     const auto* data = reinterpret_cast<const std::uint8_t*>(q.stub.data());
-    partial_.stub.insert(partial_.stub.end(), data, data + q.stub.size());
+    partial.stub.insert(partial.stub.end(), data, data + q.stub.size());
     if (!(h.flags & kLastFrag)) return true;
-    Partial call = std::move(partial_);
-    partial_ = {};
-    return answer(call);
+    auto call = std::make_shared<Partial>(std::move(partial));
+    partials_.erase(it);
+    if (!multiplexed_) return send(respond(*call));  // one call at a time: on this thread
+    // Several calls at once: the server's workers run them, replies go out as they finish.
+    {
+      std::unique_lock lock(flight_);
+      landed_.wait(lock, [&] { return inFlight_ < kMaxCallsInFlight; });
+      ++inFlight_;
+    }
+    server_.pool.submit([this, call] {
+      (void)send(respond(*call));
+      std::lock_guard lock(flight_);
+      --inFlight_;
+      landed_.notify_all();
+    });
+    return true;
   }
 
   struct Partial {
-    bool active = false;
     std::uint32_t callId = 0;
     std::uint16_t contextId = 0;
     std::uint16_t opnum = 0;
@@ -225,13 +307,12 @@ class Association {
     std::vector<std::uint8_t> stub;
   };
 
-  bool answer(const Partial& call) {
+  // The PDUs that answer `call`: its response fragments, or a fault.
+  std::vector<std::byte> respond(const Partial& call) {
     server_.calls++;
-    out_.clear();
+    std::vector<std::byte> out;
     auto context = contexts_.find(call.contextId);
-    if (context == contexts_.end()) {
-      return fault(call, kNcaUnknownInterface, kDidNotExecute);
-    }
+    if (context == contexts_.end()) return fault(call, kNcaUnknownInterface, kDidNotExecute);
     if (!call.native) return fault(call, kNcaUnsupportedType, kDidNotExecute);
     std::vector<std::uint8_t> reply;
     server_.liveCalls++;
@@ -253,16 +334,17 @@ class Association {
       r.stub = asBytes(reply).subspan(at, n);
       const std::uint8_t flags =
           (at == 0 ? kFirstFrag : 0) | (at + n == reply.size() ? kLastFrag : 0);
-      writeResponse(out_, flags, call.callId, r);
+      writeResponse(out, flags, call.callId, r);
       at += n;
     } while (at < reply.size());
-    return send();
+    return out;
   }
 
-  bool fault(const Partial& call, std::uint32_t status, std::uint8_t flags) {
+  std::vector<std::byte> fault(const Partial& call, std::uint32_t status, std::uint8_t flags) {
     server_.faults++;
-    writeFault(out_, flags, call.callId, Fault{call.contextId, status});
-    return send();
+    std::vector<std::byte> out;
+    writeFault(out, flags, call.callId, Fault{call.contextId, status});
+    return out;
   }
 
   // The peer broke the protocol: a fault naming it (bind_nak before bind), then the
@@ -270,17 +352,21 @@ class Association {
   bool protocolError(std::uint32_t callId, std::string_view why) {
     (void)why;
     server_.protocolErrors++;
-    out_.clear();
+    std::vector<std::byte> out;
     if (bound_) {
-      writeFault(out_, kDidNotExecute, callId, Fault{0, kNcaProtocolError});
+      writeFault(out, kDidNotExecute, callId, Fault{0, kNcaProtocolError});
     } else {
-      writeBindNak(out_, callId, kNakProtocolVersionNotSupported);
+      writeBindNak(out, callId, kNakProtocolVersionNotSupported);
     }
-    (void)send();
+    (void)send(out);
     return false;
   }
 
-  bool send() { return socket_.writeAll(out_).ok(); }
+  // Whole PDUs at once: workers answering multiplexed calls share the connection.
+  bool send(std::span<const std::byte> pdus) {
+    std::lock_guard lock(writing_);
+    return socket_.writeAll(pdus).ok();
+  }
 
   Server::Impl& server_;
   Socket& socket_;
@@ -289,9 +375,13 @@ class Association {
   std::uint16_t maxFragment_ = 0;
   std::uint32_t group_ = 0;
   std::map<std::uint16_t, const Server::Impl::Registered*> contexts_;
-  stub::ContextTable handles_;  // this association's context handles
-  Partial partial_;
-  std::vector<std::byte> out_;
+  stub::ContextTable handles_;                 // this association's context handles
+  std::map<std::uint32_t, Partial> partials_;  // calls still arriving, by call_id
+  bool multiplexed_ = false;                   // the client asked for PFC_CONC_MPX
+  std::mutex writing_;
+  std::mutex flight_;
+  std::condition_variable landed_;
+  std::size_t inFlight_ = 0;  // multiplexed calls the workers hold
 };
 
 }  // namespace

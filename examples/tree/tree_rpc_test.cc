@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -480,6 +481,70 @@ TEST(TreeRpcCApi, AMidlStyleClientAndServer) {
   EXPECT_EQ(RpcMgmtWaitServerListen(), RPC_S_NOT_LISTENING);
   EXPECT_FALSE(std::filesystem::exists(socket));
   std::filesystem::remove_all(dir);
+}
+
+// A client that asks for PFC_CONC_MPX may have several calls in flight on one connection, their
+// fragments interleaved: the server's workers answer each under its own call ID.
+TEST_F(TreeRpcTest, MultiplexedCallsOnOneConnection) {
+  using namespace warden::rpc;
+  auto s = connectTcp("127.0.0.1", port_, 5s);
+  ASSERT_TRUE(s.ok());
+  Socket& socket = s.value();
+  Bind b;
+  b.contexts.push_back({0, warden::stub::spec(tree_v1_0_c_ifspec).id, {warden::stub::kNdr20}});
+  std::vector<std::byte> out;
+  writeBind(out, PType::kBind, 1, b, kConcMpx);
+  ASSERT_TRUE(socket.writeAll(out).ok());
+  auto readPdu = [&](std::vector<std::byte>& pdu) {
+    pdu.resize(kHeaderSize);
+    EXPECT_TRUE(socket.readExactly(pdu, 5s).ok());
+    auto h = parseHeader(pdu);
+    EXPECT_TRUE(h.ok());
+    pdu.resize(h.value().fragLength);
+    EXPECT_TRUE(socket.readExactly(std::span(pdu).subspan(kHeaderSize), 5s).ok());
+    return h.value();
+  };
+  std::vector<std::byte> pdu;
+  Header ack = readPdu(pdu);
+  EXPECT_EQ(ack.type, static_cast<std::uint8_t>(PType::kBindAck));
+  EXPECT_TRUE(ack.flags & kConcMpx);  // the server multiplexes
+  // Sum of a one-node tree valued v: sNumber, padding, two null pointers.
+  auto tree = [](short v) {
+    std::vector<std::byte> stub(12);
+    stub[0] = static_cast<std::byte>(v & 0xff);
+    stub[1] = static_cast<std::byte>(v >> 8);
+    return stub;
+  };
+  out.clear();
+  const auto first = tree(1000);
+  Request q;
+  q.opnum = 0;
+  q.stub = std::span(first).first(8);
+  writeRequest(out, kFirstFrag, 100, q);  // call 100 begins...
+  std::vector<std::vector<std::byte>> stubs;
+  for (short i = 0; i < 8; ++i) stubs.push_back(tree(static_cast<short>(10 + i)));
+  for (std::uint32_t i = 0; i < 8; ++i) {  // ...calls 101-108 go out whole...
+    q.stub = stubs[i];
+    writeRequest(out, kFirstFrag | kLastFrag, 101 + i, q);
+  }
+  q.stub = std::span(first).subspan(8);
+  writeRequest(out, kLastFrag, 100, q);  // ...and call 100 ends
+  ASSERT_TRUE(socket.writeAll(out).ok());
+  std::map<std::uint32_t, std::int32_t> results;
+  for (int i = 0; i < 9; ++i) {
+    Header h = readPdu(pdu);
+    ASSERT_EQ(h.type, static_cast<std::uint8_t>(PType::kResponse)) << h.callId;
+    auto r = parseResponse(pdu, h);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().stub.size(), 4u);
+    std::int32_t v = 0;
+    std::memcpy(&v, r.value().stub.data(), 4);
+    results[h.callId] = v;
+  }
+  std::map<std::uint32_t, std::int32_t> expected = {{100, 1000}};
+  for (std::uint32_t i = 0; i < 8; ++i) expected[101 + i] = static_cast<std::int32_t>(10 + i);
+  EXPECT_EQ(results, expected);
+  EXPECT_EQ(server_.stats().faults, 0u);
 }
 
 // tshark dissects a session recorded on loopback: every PDU decodes as DCE/RPC with the types,
