@@ -56,6 +56,22 @@ class TreeRpcTest : public ::testing::Test {
   std::unique_ptr<warden::rpc::ClientBinding> client_;
 };
 
+// Frees a tree the client stubs built (one midl_user_allocate block per node); its node count.
+int freeTree(TREE* root) {
+  std::vector<TREE*> stack{root};
+  int nodes = 0;
+  while (!stack.empty()) {
+    TREE* t = stack.back();
+    stack.pop_back();
+    if (t == nullptr) continue;
+    ++nodes;
+    stack.push_back(t->pLeft);
+    stack.push_back(t->pRight);
+    midl_user_free(t);
+  }
+  return nodes;
+}
+
 TREE* leaf(TREE* storage, short number) {
   *storage = TREE{number, nullptr, nullptr};
   return storage;
@@ -73,17 +89,7 @@ TEST_F(TreeRpcTest, CallsCrossLoopbackTcpWithTheMemoryModelIntact) {
   EXPECT_EQ(built->sNumber, 1);
   ASSERT_NE(built->pLeft, nullptr);
   ASSERT_NE(built->pRight, nullptr);
-  std::vector<TREE*> stack{built};
-  int nodes = 0;
-  while (!stack.empty()) {
-    TREE* t = stack.back();
-    stack.pop_back();
-    if (t == nullptr) continue;
-    ++nodes;
-    stack.push_back(t->pLeft);
-    stack.push_back(t->pRight);
-    midl_user_free(t);
-  }
+  const int nodes = freeTree(built);
   EXPECT_EQ(nodes, 7);
   // The server's fault travels as a fault PDU ([fault_status] returns it).
   EXPECT_EQ(Fail(client_->handle(), 0x1234), 0x1234u);
@@ -100,17 +106,7 @@ TEST_F(TreeRpcTest, LargeRequestsAndRepliesTravelInFragments) {
   // 4095 nodes of 12 bytes come back in about ten response fragments.
   PTREE built = nullptr;
   Build(client_->handle(), 12, &built);
-  std::vector<TREE*> stack{built};
-  int nodes = 0;
-  while (!stack.empty()) {
-    TREE* t = stack.back();
-    stack.pop_back();
-    if (t == nullptr) continue;
-    ++nodes;
-    stack.push_back(t->pLeft);
-    stack.push_back(t->pRight);
-    midl_user_free(t);
-  }
+  const int nodes = freeTree(built);
   EXPECT_EQ(nodes, 4095);
 }
 
@@ -342,18 +338,7 @@ TEST_F(TreeRpcTest, TwoHundredConcurrentClientsWithDisconnectsLeaveNothingAlive)
       if (Sum(binding.value()->handle(), &n) != i) ++wrong;
       PTREE built = nullptr;
       Build(binding.value()->handle(), 4, &built);
-      std::vector<TREE*> stack{built};
-      int nodes = 0;
-      while (!stack.empty()) {
-        TREE* t = stack.back();
-        stack.pop_back();
-        if (t == nullptr) continue;
-        ++nodes;
-        stack.push_back(t->pLeft);
-        stack.push_back(t->pRight);
-        midl_user_free(t);
-      }
-      if (nodes != 15) ++wrong;
+      if (freeTree(built) != 15) ++wrong;
     }
   };
   std::vector<std::thread> threads;
