@@ -267,8 +267,10 @@ class Association {
         return protocolError(h.callId, "too many calls being sent at once");
       }
       it = partials_
-               .emplace(h.callId,
-                        Partial{h.callId, q.contextId, q.opnum, h.nativeDataRepresentation(), {}})
+               .emplace(
+                   h.callId,
+                   Partial{
+                       h.callId, q.contextId, q.opnum, h.nativeDataRepresentation(), {}, nullptr})
                .first;
     } else if (it == partials_.end()) {
       return protocolError(h.callId, "a request fragment without its first fragment");
@@ -283,6 +285,9 @@ class Association {
     if (!(h.flags & kLastFrag)) return true;
     auto call = std::make_shared<Partial>(std::move(partial));
     partials_.erase(it);
+    if (auto context = contexts_.find(call->contextId); context != contexts_.end()) {
+      call->target = context->second;
+    }
     if (!multiplexed_) return send(respond(*call));  // one call at a time: on this thread
     // Several calls at once: the server's workers run them, replies go out as they finish.
     {
@@ -305,20 +310,22 @@ class Association {
     std::uint16_t opnum = 0;
     bool native = true;
     std::vector<std::uint8_t> stub;
+    // The interface its presentation context names, found on the connection's thread (an
+    // alter_context may add contexts while workers run calls); null for an unknown context.
+    const Server::Impl::Registered* target = nullptr;
   };
 
   // The PDUs that answer `call`: its response fragments, or a fault.
   std::vector<std::byte> respond(const Partial& call) {
     server_.calls++;
     std::vector<std::byte> out;
-    auto context = contexts_.find(call.contextId);
-    if (context == contexts_.end()) return fault(call, kNcaUnknownInterface, kDidNotExecute);
+    if (call.target == nullptr) return fault(call, kNcaUnknownInterface, kDidNotExecute);
     if (!call.native) return fault(call, kNcaUnsupportedType, kDidNotExecute);
     std::vector<std::uint8_t> reply;
     server_.liveCalls++;
     const std::uint32_t status =
-        stub::dispatch(*context->second->spec, context->second->epv, call.opnum, call.stub, reply,
-                       nullptr, server_.options.limits, nullptr, nullptr, &handles_);
+        stub::dispatch(*call.target->spec, call.target->epv, call.opnum, call.stub, reply, nullptr,
+                       server_.options.limits, nullptr, nullptr, &handles_);
     server_.liveCalls--;
     if (status != 0) {
       return fault(call, status, status == stub::kNcaOpRangeError ? kDidNotExecute : 0);
