@@ -13,6 +13,7 @@
 
 #include "base/bytes.h"
 #include "epm.h"
+#include "rpc/pdu.h"
 
 namespace warden::rpc {
 
@@ -23,20 +24,10 @@ constexpr std::uint8_t kConnectionOriented = 0x0B;
 constexpr std::uint8_t kTcpFloor = 0x07;
 constexpr std::uint8_t kIpFloor = 0x09;
 
-// A UUID as NDR puts it on the wire (and towers carry it): first three fields little-endian.
-void putUuid(ByteWriter& w, const std::uint8_t* uuid) {
-  const std::uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-  for (std::uint8_t i : order) w.u8(uuid[i]);
-}
-void getUuid(std::span<const std::byte> wire, std::uint8_t* uuid) {
-  const std::uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-  for (int k = 0; k < 16; ++k) uuid[order[k]] = std::to_integer<std::uint8_t>(wire[k]);
-}
-
 void syntaxFloor(ByteWriter& w, const stub::SyntaxId& s) {
   w.u16le(19);
   w.u8(kUuidFloor);
-  putUuid(w, s.uuid);
+  writeUuid(w, s.uuid);  // towers are little-endian
   w.u16le(s.major);
   w.u16le(2);
   w.u16le(s.minor);
@@ -99,9 +90,9 @@ Result<TcpTower> decodeTower(std::span<const std::uint8_t> tower) {
                     fmt::format("tower floor {}: not a UUID floor (19 + 2 bytes)", k + 1));
     }
     stub::SyntaxId& s = k == 0 ? t.interfaceId : t.transferSyntax;
-    getUuid(f.lhs.subspan(1), s.uuid);
-    s.major = static_cast<std::uint16_t>(std::to_integer<int>(f.lhs[17]) |
-                                         std::to_integer<int>(f.lhs[18]) << 8);
+    ByteReader floor(f.lhs.subspan(1));
+    WARDEN_TRY(readUuid(floor, s.uuid)) << "tower floor " << k + 1;
+    WARDEN_ASSIGN_OR_RETURN(s.major, floor.u16le(), << "tower floor " << k + 1);
     s.minor = static_cast<std::uint16_t>(std::to_integer<int>(f.rhs[0]) |
                                          std::to_integer<int>(f.rhs[1]) << 8);
   }
@@ -200,12 +191,7 @@ EPM_TOWER* towerBlock(const std::vector<std::uint8_t>& bytes) {
 
 stub::SyntaxId syntaxOf(const EPM_UUID& u, std::uint16_t major, std::uint16_t minor) {
   stub::SyntaxId s{};
-  for (int i = 0; i < 4; ++i) s.uuid[i] = static_cast<std::uint8_t>(u.time_low >> (24 - 8 * i));
-  s.uuid[4] = static_cast<std::uint8_t>(u.time_mid >> 8);
-  s.uuid[5] = static_cast<std::uint8_t>(u.time_mid);
-  s.uuid[6] = static_cast<std::uint8_t>(u.time_hi_and_version >> 8);
-  s.uuid[7] = static_cast<std::uint8_t>(u.time_hi_and_version);
-  std::memcpy(s.uuid + 8, u.clock_seq_and_node, 8);
+  uuidFromFields(u.time_low, u.time_mid, u.time_hi_and_version, u.clock_seq_and_node, s.uuid);
   s.major = major;
   s.minor = minor;
   return s;

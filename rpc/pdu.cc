@@ -22,15 +22,7 @@ Status malformed(const ByteReader& r, std::string_view what) {
 
 Result<stub::SyntaxId> readSyntax(ByteReader& r) {
   stub::SyntaxId s{};
-  WARDEN_ASSIGN_OR_RETURN(std::uint32_t a, r.u32());
-  WARDEN_ASSIGN_OR_RETURN(std::uint16_t b, r.u16());
-  WARDEN_ASSIGN_OR_RETURN(std::uint16_t c, r.u16());
-  WARDEN_TRY(r.copyTo(std::as_writable_bytes(std::span(s.uuid + 8, 8))));
-  for (int i = 0; i < 4; ++i) s.uuid[i] = static_cast<std::uint8_t>(a >> (24 - 8 * i));
-  s.uuid[4] = static_cast<std::uint8_t>(b >> 8);
-  s.uuid[5] = static_cast<std::uint8_t>(b);
-  s.uuid[6] = static_cast<std::uint8_t>(c >> 8);
-  s.uuid[7] = static_cast<std::uint8_t>(c);
+  WARDEN_TRY(readUuid(r, s.uuid));
   WARDEN_ASSIGN_OR_RETURN(std::uint32_t version, r.u32());
   s.major = static_cast<std::uint16_t>(version);
   s.minor = static_cast<std::uint16_t>(version >> 16);
@@ -38,11 +30,7 @@ Result<stub::SyntaxId> readSyntax(ByteReader& r) {
 }
 
 void writeSyntax(ByteWriter& w, const stub::SyntaxId& s) {
-  w.u32((std::uint32_t{s.uuid[0]} << 24) | (std::uint32_t{s.uuid[1]} << 16) |
-        (std::uint32_t{s.uuid[2]} << 8) | s.uuid[3]);
-  w.u16(static_cast<std::uint16_t>((s.uuid[4] << 8) | s.uuid[5]));
-  w.u16(static_cast<std::uint16_t>((s.uuid[6] << 8) | s.uuid[7]));
-  w.bytes(std::as_bytes(std::span(s.uuid + 8, 8)));
+  writeUuid(w, s.uuid);
   w.u32(s.major | (std::uint32_t{s.minor} << 16));
 }
 
@@ -340,6 +328,34 @@ void writeHeaderOnly(std::vector<std::byte>& out, PType type, std::uint8_t flags
   ByteWriter w(out);
   writeHeader(w, type, flags, callId);
   finishPdu(w);
+}
+
+Status readUuid(ByteReader& r, std::uint8_t (&uuid)[16]) {
+  WARDEN_ASSIGN_OR_RETURN(std::uint32_t timeLow, r.u32());
+  WARDEN_ASSIGN_OR_RETURN(std::uint16_t timeMid, r.u16());
+  WARDEN_ASSIGN_OR_RETURN(std::uint16_t timeHi, r.u16());
+  std::uint8_t tail[8];
+  WARDEN_TRY(r.copyTo(std::as_writable_bytes(std::span(tail))));
+  uuidFromFields(timeLow, timeMid, timeHi, tail, uuid);
+  return {};
+}
+
+void writeUuid(ByteWriter& w, const std::uint8_t (&uuid)[16]) {
+  w.u32((std::uint32_t{uuid[0]} << 24) | (std::uint32_t{uuid[1]} << 16) |
+        (std::uint32_t{uuid[2]} << 8) | uuid[3]);
+  w.u16(static_cast<std::uint16_t>((uuid[4] << 8) | uuid[5]));
+  w.u16(static_cast<std::uint16_t>((uuid[6] << 8) | uuid[7]));
+  w.bytes(std::as_bytes(std::span(uuid + 8, 8)));
+}
+
+void uuidFromFields(std::uint32_t timeLow, std::uint16_t timeMid, std::uint16_t timeHiAndVersion,
+                    const std::uint8_t* clockSeqAndNode, std::uint8_t (&uuid)[16]) {
+  for (int i = 0; i < 4; ++i) uuid[i] = static_cast<std::uint8_t>(timeLow >> (24 - 8 * i));
+  uuid[4] = static_cast<std::uint8_t>(timeMid >> 8);
+  uuid[5] = static_cast<std::uint8_t>(timeMid);
+  uuid[6] = static_cast<std::uint8_t>(timeHiAndVersion >> 8);
+  uuid[7] = static_cast<std::uint8_t>(timeHiAndVersion);
+  std::memcpy(uuid + 8, clockSeqAndNode, 8);
 }
 
 bool isFeatureNegotiation(const stub::SyntaxId& s) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/status.h"
 #include "warden/stub.h"
 
@@ -157,6 +158,14 @@ inline constexpr stub::SyntaxId kNdr64 = {{0x71, 0x71, 0x05, 0x33, 0xbe, 0xba, 0
                                           1,
                                           0};
 bool isFeatureNegotiation(const stub::SyntaxId& s);
+
+// UUIDs as NDR carries them (in PDUs, towers, stub data): time_low, time_mid and
+// time_hi_and_version as integers in the byte order of `r`/`w`, then clock_seq and node as they
+// are. `uuid` is in the order the text shows (stub::SyntaxId's).
+Status readUuid(ByteReader& r, std::uint8_t (&uuid)[16]);
+void writeUuid(ByteWriter& w, const std::uint8_t (&uuid)[16]);
+void uuidFromFields(std::uint32_t timeLow, std::uint16_t timeMid, std::uint16_t timeHiAndVersion,
+                    const std::uint8_t* clockSeqAndNode, std::uint8_t (&uuid)[16]);
 // The feature bits a negotiation syntax offers (its ninth octet: 0x01 security context
 // multiplexing, 0x02 keep connection on orphan).
 std::uint8_t offeredFeatures(const stub::SyntaxId& s);
