@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "base/time_format.h"
 
 namespace warden::experts {
 
@@ -27,92 +30,120 @@ bool sameShape(const Event& a, const Event& b) {
   return true;
 }
 
-// A table: header cells, rows of cells, and which columns are numbers (right-aligned).
-struct Table {
+// A run of events of one shape (tables of 100,000 rows are common: TCP Retransmit), which fixed
+// columns it shows, its header cells and which columns are numbers (right-aligned).
+struct Shape {
+  std::size_t begin = 0, end = 0;
+  bool severity = false, source = false, name = false, description = false, time = false;
   std::vector<std::string> header;
   std::vector<bool> numeric;
-  std::vector<std::vector<std::string>> rows;
 };
 
-// Groups a run's events into tables, in submission order.
-std::vector<Table> eventTables(const RunResult& run) {
-  std::vector<Table> tables;
+// Groups a run's events by shape, in submission order.
+std::vector<Shape> shapesOf(const RunResult& run) {
+  std::vector<Shape> shapes;
   const auto& events = run.events;
   for (std::size_t begin = 0; begin < events.size();) {
-    std::size_t end = begin + 1;
-    while (end < events.size() && sameShape(events[begin], events[end])) ++end;
+    Shape s;
+    s.begin = begin;
+    s.end = begin + 1;
+    while (s.end < events.size() && sameShape(events[begin], events[s.end])) ++s.end;
     const Event& first = events[begin];
-    auto anyNonEmpty = [&](auto get) {
-      for (std::size_t i = begin; i < end; ++i) {
-        if (!get(events[i]).empty()) return true;
-      }
-      return false;
+    auto any = [&](auto test) {
+      return std::any_of(events.begin() + s.begin, events.begin() + s.end, test);
     };
-    bool severity = !(first.flags & kHideSeverity);
-    bool source = !(first.flags & kHideSource) &&
-                  std::any_of(events.begin() + begin, events.begin() + end,
-                              [&](const Event& e) { return e.source != run.name; });
-    bool name = !(first.flags & kHideEventName) &&
-                anyNonEmpty([](const Event& e) -> const std::string& { return e.name; });
-    bool description =
-        !(first.flags & kHideDescription) &&
-        anyNonEmpty([](const Event& e) -> const std::string& { return e.description; });
-    bool time = !(first.flags & kHideTime) &&
-                std::any_of(events.begin() + begin, events.begin() + end,
-                            [](const Event& e) { return e.timestampNs != 0; });
-    Table table;
+    s.severity = !(first.flags & kHideSeverity);
+    s.source =
+        !(first.flags & kHideSource) && any([&](const Event& e) { return e.source != run.name; });
+    s.name = !(first.flags & kHideEventName) && any([](const Event& e) { return !e.name.empty(); });
+    s.description = !(first.flags & kHideDescription) &&
+                    any([](const Event& e) { return !e.description.empty(); });
+    s.time = !(first.flags & kHideTime) && any([](const Event& e) { return e.timestampNs != 0; });
     auto addHeader = [&](bool show, const char* title) {
       if (!show) return;
-      table.header.emplace_back(title);
-      table.numeric.push_back(false);
+      s.header.emplace_back(title);
+      s.numeric.push_back(false);
     };
-    addHeader(severity, "Severity");
-    addHeader(source, "Source");
-    addHeader(name, "Event");
-    addHeader(description, "Description");
-    addHeader(time, "Time");
+    addHeader(s.severity, "Severity");
+    addHeader(s.source, "Source");
+    addHeader(s.name, "Event");
+    addHeader(s.description, "Description");
+    addHeader(s.time, "Time");
     for (const Column& c : first.columns) {
-      table.header.push_back(c.name);
-      table.numeric.push_back(c.value.isNumber());
+      s.header.push_back(c.name);
+      s.numeric.push_back(c.value.isNumber());
     }
-    for (std::size_t i = begin; i < end; ++i) {
-      const Event& e = events[i];
-      std::vector<std::string> row;
-      if (severity) row.emplace_back(severityName(e.severity));
-      if (source) row.push_back(e.source);
-      if (name) row.push_back(e.name);
-      if (description) row.push_back(e.description);
-      if (time) row.push_back(e.timestampNs ? formatTime(e.timestampNs) : "");
-      for (const Column& c : e.columns) row.push_back(c.value.toString());
-      table.rows.push_back(std::move(row));
-    }
-    tables.push_back(std::move(table));
-    begin = end;
+    begin = s.end;
+    shapes.push_back(std::move(s));
   }
-  return tables;
+  return shapes;
+}
+
+// Calls cell(write) for each cell of `e` its shape shows, in order; write(out) appends the cell's
+// text to a string (no string of its own per cell).
+template <class Cell>
+void forEachCell(const Shape& s, const Event& e, Cell cell) {
+  if (s.severity) cell([&](std::string& out) { out += severityName(e.severity); });
+  if (s.source) cell([&](std::string& out) { out += e.source; });
+  if (s.name) cell([&](std::string& out) { out += e.name; });
+  if (s.description) cell([&](std::string& out) { out += e.description; });
+  if (s.time) {
+    cell([&](std::string& out) {
+      if (e.timestampNs) appendUtcTime(out, e.timestampNs);
+    });
+  }
+  for (const Column& c : e.columns) cell([&](std::string& out) { c.value.appendTo(out); });
+}
+
+// A shape's rows for aligned text: every cell in one string, cell i ending at ends[i].
+struct Table {
+  const Shape* shape;
+  std::string cells;
+  std::vector<std::size_t> ends;
+  std::size_t columns() const { return shape->header.size(); }
+  std::size_t rows() const { return shape->end - shape->begin; }
+  std::string_view cell(std::size_t row, std::size_t column) const {
+    std::size_t i = row * columns() + column;
+    std::size_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(cells).substr(begin, ends[i] - begin);
+  }
+};
+
+Table tableOf(const RunResult& run, const Shape& shape) {
+  Table table{&shape, {}, {}};
+  table.ends.reserve(table.rows() * table.columns());
+  for (std::size_t i = shape.begin; i < shape.end; ++i) {
+    forEachCell(shape, run.events[i], [&](auto write) {
+      write(table.cells);
+      table.ends.push_back(table.cells.size());
+    });
+  }
+  return table;
 }
 
 void appendAligned(std::string& out, const Table& table) {
-  std::vector<std::size_t> width(table.header.size());
-  for (std::size_t c = 0; c < width.size(); ++c) width[c] = table.header[c].size();
-  for (const auto& row : table.rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  const Shape& shape = *table.shape;
+  std::vector<std::size_t> width(shape.header.size());
+  for (std::size_t c = 0; c < width.size(); ++c) width[c] = shape.header[c].size();
+  for (std::size_t r = 0; r < table.rows(); ++r) {
+    for (std::size_t c = 0; c < width.size(); ++c)
+      width[c] = std::max(width[c], table.cell(r, c).size());
   }
-  auto line = [&](const std::vector<std::string>& cells) {
+  auto line = [&](auto cell) {
     out += "  ";
-    for (std::size_t c = 0; c < cells.size(); ++c) {
+    for (std::size_t c = 0; c < width.size(); ++c) {
       if (c) out += "  ";
-      bool last = c + 1 == cells.size();
-      if (table.numeric[c]) {
-        out += fmt::format("{:>{}}", cells[c], width[c]);
-      } else {
-        out += last ? cells[c] : fmt::format("{:<{}}", cells[c], width[c]);
-      }
+      std::string_view text = cell(c);
+      bool last = c + 1 == width.size();
+      if (shape.numeric[c]) out.append(width[c] - text.size(), ' ');
+      out += text;
+      if (!shape.numeric[c] && !last) out.append(width[c] - text.size(), ' ');
     }
     out += '\n';
   };
-  line(table.header);
-  for (const auto& row : table.rows) line(row);
+  line([&](std::size_t c) { return std::string_view(shape.header[c]); });
+  for (std::size_t r = 0; r < table.rows(); ++r)
+    line([&](std::size_t c) { return table.cell(r, c); });
 }
 
 std::string runSummary(const RunResult& run) {
@@ -195,20 +226,31 @@ nlohmann::ordered_json runJson(const RunResult& run, bool withEvents) {
   return j;
 }
 
-std::string csvCell(std::string_view cell) {
-  if (cell.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(cell);
+// Quotes the cell that starts at `from` and runs to the end of `out`, when it needs it.
+void quoteCsvCell(std::string& out, std::size_t from) {
+  // One pass over the cell (find_first_of would call memchr once per character).
+  if (std::none_of(out.begin() + static_cast<std::ptrdiff_t>(from), out.end(),
+                   [](char c) { return c == ',' || c == '"' || c == '\r' || c == '\n'; }))
+    return;
   std::string quoted = "\"";
-  for (char c : cell) {
-    if (c == '"') quoted += '"';
-    quoted += c;
+  for (std::size_t i = from; i < out.size(); ++i) {
+    if (out[i] == '"') quoted += '"';
+    quoted += out[i];
   }
-  return quoted + '"';
+  quoted += '"';
+  out.replace(from, std::string::npos, quoted);
+}
+
+void appendCsvCell(std::string& out, std::string_view cell) {
+  std::size_t from = out.size();
+  out += cell;
+  quoteCsvCell(out, from);
 }
 
 void appendCsvRow(std::string& out, const std::vector<std::string>& cells) {
   for (std::size_t i = 0; i < cells.size(); ++i) {
     if (i) out += ',';
-    out += csvCell(cells[i]);
+    appendCsvCell(out, cells[i]);
   }
   out += "\r\n";
 }
@@ -238,9 +280,9 @@ std::string reportText(const ReportContext& context, const std::vector<RunResult
     for (const std::string& problem : run.problems) out += fmt::format("   problem: {}\n", problem);
     if (run.rejectedEvents)
       out += fmt::format("   {} malformed events refused\n", run.rejectedEvents);
-    for (const Table& table : eventTables(run)) {
+    for (const Shape& shape : shapesOf(run)) {
       out += '\n';
-      appendAligned(out, table);
+      appendAligned(out, tableOf(run, shape));
     }
   }
   return out;
@@ -289,15 +331,20 @@ std::string reportCsv(const ReportContext&, const std::vector<RunResult>& runs) 
                   fmt::format("{}", run.reclaimed.blocks), fmt::format("{}", run.closersRun)});
   }
   for (const RunResult& run : runs) {
-    for (const Table& table : eventTables(run)) {
+    for (const Shape& shape : shapesOf(run)) {
       out += "\r\n";
       std::vector<std::string> header{"expert"};
-      header.insert(header.end(), table.header.begin(), table.header.end());
+      header.insert(header.end(), shape.header.begin(), shape.header.end());
       appendCsvRow(out, header);
-      for (const auto& row : table.rows) {
-        std::vector<std::string> cells{run.expert};
-        cells.insert(cells.end(), row.begin(), row.end());
-        appendCsvRow(out, cells);
+      for (std::size_t i = shape.begin; i < shape.end; ++i) {
+        appendCsvCell(out, run.expert);
+        forEachCell(shape, run.events[i], [&](auto write) {
+          out += ',';
+          std::size_t from = out.size();
+          write(out);
+          quoteCsvCell(out, from);
+        });
+        out += "\r\n";
       }
     }
   }

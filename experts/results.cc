@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "base/time_format.h"
 #include "decode/decoder.h"
 
@@ -62,39 +64,64 @@ std::string formatTime(std::int64_t ns) { return formatUtcTime(ns); }
 bool ColumnValue::isNumber() const { return type <= WARDEN_COLUMN_FRAME; }
 
 std::string ColumnValue::toString() const {
+  std::string out;
+  appendTo(out);
+  return out;
+}
+
+void ColumnValue::appendTo(std::string& out) const {
+  auto number = [&](auto value) {
+    char text[24];
+    out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
+  };
   switch (type) {
     case WARDEN_COLUMN_F64:
       // Whole numbers (byte counts) print whole; others with two decimals (percentages).
       if (real == static_cast<double>(static_cast<std::int64_t>(real)) && real < 9.0e15 &&
           real > -9.0e15) {
-        return fmt::format("{}", static_cast<std::int64_t>(real));
+        return number(static_cast<std::int64_t>(real));
       }
-      return real >= 0.01 || real <= -0.01 ? fmt::format("{:.2f}", real)
-                                           : fmt::format("{:.3g}", real);
+      if (real >= 0.01 || real <= -0.01) {
+        fmt::format_to(std::back_inserter(out), "{:.2f}", real);
+      } else {
+        fmt::format_to(std::back_inserter(out), "{:.3g}", real);
+      }
+      return;
     case WARDEN_COLUMN_YESNO:
-      return integer ? "Yes" : "No";
+      out += integer ? "Yes" : "No";
+      return;
     case WARDEN_COLUMN_ONOFF:
-      return integer ? "On" : "Off";
+      out += integer ? "On" : "Off";
+      return;
     case WARDEN_COLUMN_TRUEFALSE:
-      return integer ? "True" : "False";
+      out += integer ? "True" : "False";
+      return;
     case WARDEN_COLUMN_MAC: {
       decode::Mac mac;
       std::copy_n(bytes.begin(), 6, mac.begin());
-      return decode::macToString(mac);
+      out += decode::macToString(mac);
+      return;
     }
     case WARDEN_COLUMN_IPV4:
+      for (int i = 0; i < 4; ++i) {
+        if (i) out += '.';
+        number(static_cast<unsigned>(bytes[i]));
+      }
+      return;
     case WARDEN_COLUMN_IPV6: {
       decode::Address address;
-      address.family = type == WARDEN_COLUMN_IPV4 ? 4 : 6;
+      address.family = 6;
       address.bytes = bytes;
-      return address.toString();
+      out += address.toString();
+      return;
     }
     case WARDEN_COLUMN_TIME:
-      return formatTime(integer);
+      return appendUtcTime(out, integer);
     case WARDEN_COLUMN_STRING:
-      return text;
+      out += text;
+      return;
     default:
-      return fmt::format("{}", integer);
+      return number(integer);
   }
 }
 

@@ -24,6 +24,7 @@ struct ColumnValue {
   std::string text;                      // STRING
   // As people read it: "42", "Yes", "00:11:22:33:44:55", "10.0.0.1", an ISO time.
   std::string toString() const;
+  void appendTo(std::string& out) const;
   bool isNumber() const;
 };
 
