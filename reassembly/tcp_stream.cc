@@ -104,7 +104,7 @@ void TcpReassembler::drain(Stream& s, int dir) {
       std::size_t skip = d.next - offset;
       deliver(s, dir, d.next, bytes.subspan(skip), piece.frame);
     }
-    (void)heap_.free(piece.bytes);
+    release(piece);
   }
 }
 
@@ -125,8 +125,16 @@ void TcpReassembler::flushAll(Stream& s, int dir, std::uint64_t frame) {
   while (!s.directions[dir].waiting.empty()) skipGap(s, dir, frame);
 }
 
+void TcpReassembler::release(const Piece& piece) {
+  if (piece.borrowed) {
+    borrowed_ -= piece.length;
+  } else {
+    (void)heap_.free(const_cast<std::byte*>(piece.bytes));
+  }
+}
+
 bool TcpReassembler::hold(Stream& s, int dir, std::uint64_t offset,
-                          std::span<const std::byte> bytes, std::uint64_t frame) {
+                          std::span<const std::byte> bytes, std::uint64_t frame, bool stable) {
   Direction& d = s.directions[dir];
   if (auto it = d.waiting.find(offset); it != d.waiting.end()) {
     // The same start again: compare what overlaps; keep the longer piece.
@@ -141,16 +149,23 @@ bool TcpReassembler::hold(Stream& s, int dir, std::uint64_t offset,
       return true;
     }
     d.waitingBytes -= old.length;
-    (void)heap_.free(old.bytes);
+    release(old);
     d.waiting.erase(it);
   }
-  void* copy = heap_.alloc(bytes.size());
-  if (copy == nullptr) return false;
-  std::memcpy(copy, bytes.data(), bytes.size());
-  d.waiting.emplace(offset, Piece{frame, static_cast<std::uint32_t>(bytes.size()),
-                                  static_cast<std::byte*>(copy)});
+  const std::byte* held = bytes.data();
+  if (stable) {
+    // Borrowed bytes count against the global budget as copies would.
+    if (heap_.stats().liveBytes + borrowed_ + bytes.size() > options_.globalBudget) return false;
+    borrowed_ += bytes.size();
+  } else {
+    void* copy = heap_.alloc(bytes.size());
+    if (copy == nullptr) return false;
+    std::memcpy(copy, bytes.data(), bytes.size());
+    held = static_cast<const std::byte*>(copy);
+  }
+  d.waiting.emplace(offset, Piece{frame, static_cast<std::uint32_t>(bytes.size()), held, stable});
   d.waitingBytes += bytes.size();
-  stats_.peakBuffered = std::max(stats_.peakBuffered, heap_.stats().liveBytes);
+  stats_.peakBuffered = std::max(stats_.peakBuffered, heap_.stats().liveBytes + borrowed_);
   return true;
 }
 
@@ -202,7 +217,7 @@ void TcpReassembler::add(const TcpSegment& segment) {
       checkConflict(s, dir, offset, bytes, segment.frame);
       deliver(s, dir, d.next, bytes.subspan(d.next - offset), segment.frame);
       drain(s, dir);
-    } else if (!hold(s, dir, offset, bytes, segment.frame)) {
+    } else if (!hold(s, dir, offset, bytes, segment.frame, segment.stable)) {
       // The global budget is spent: give up on this direction's holes and go on from here.
       ++stats_.evictions;
       findings_.push_back(

@@ -35,6 +35,9 @@ struct TcpSegment {
   std::uint16_t flags = 0;  // FIN 0x01 SYN 0x02 RST 0x04
   std::span<const std::byte> payload;
   std::uint64_t frame = 0;
+  // The payload outlives the reassembler (an expert's frame bytes stay valid until its run ends):
+  // a segment that must wait behind a gap is held by reference, not copied.
+  bool stable = false;
 };
 
 // The TCP segment in a decoded frame (first TCP header, not an IP fragment), if any.
@@ -102,7 +105,8 @@ class TcpReassembler {
   struct Piece {
     std::uint64_t frame;
     std::uint32_t length;
-    std::byte* bytes;  // in heap_
+    const std::byte* bytes;  // in heap_, or the caller's when borrowed
+    bool borrowed;
   };
   struct Direction {
     bool started = false;
@@ -129,11 +133,13 @@ class TcpReassembler {
                      std::uint64_t frame);
   void flushAll(Stream& s, int dir, std::uint64_t frame);
   bool hold(Stream& s, int dir, std::uint64_t offset, std::span<const std::byte> bytes,
-            std::uint64_t frame);
+            std::uint64_t frame, bool stable);
+  void release(const Piece& piece);
 
   Sink sink_;
   TcpOptions options_;
   custody::Heap heap_;
+  std::size_t borrowed_ = 0;  // bytes of stable segments held by reference
   std::map<std::pair<Endpoint, Endpoint>, Stream> streams_;  // key: (lower, higher) endpoint
   TcpStats stats_;
   std::vector<TcpFinding> findings_;

@@ -219,6 +219,7 @@ class Planner {
         s.syn = segment->flags & 0x02;
         s.seq = segment->seq;
       }
+      segment->stable = true;  // frame bytes stay valid until the run ends
       tcp_.add(*segment);
     }
     return ok_;

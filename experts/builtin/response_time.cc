@@ -163,7 +163,10 @@ class ResponseTimes {
     auto segment = reassembly::tcpSegmentOf(
         {reinterpret_cast<const std::byte*>(frame.data), frame.capturedLength}, d,
         frame.frameNumber);
-    if (segment) tcp_.add(*segment);
+    if (segment) {
+      segment->stable = true;  // frame bytes stay valid until the run ends
+      tcp_.add(*segment);
+    }
     return !refused_;
   }
 
