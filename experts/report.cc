@@ -70,7 +70,7 @@ std::vector<Shape> shapesOf(const RunResult& run) {
     addHeader(s.description, "Description");
     addHeader(s.time, "Time");
     for (const Column& c : first.columns) {
-      s.header.push_back(c.name);
+      s.header.emplace_back(c.name);
       s.numeric.push_back(c.value.isNumber());
     }
     begin = s.end;
@@ -185,7 +185,7 @@ nlohmann::ordered_json eventJson(const Event& e) {
   if (e.flags != 0) j["flags"] = e.flags;
   nlohmann::ordered_json columns = nlohmann::ordered_json::object();
   for (const Column& c : e.columns) {
-    std::string key = c.name;
+    std::string key(c.name);
     for (int n = 2; columns.contains(key); ++n) key = fmt::format("{}#{}", c.name, n);
     columns[key] = columnJson(c.value);
   }

@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "base/time_format.h"
 #include "decode/decoder.h"
@@ -57,6 +59,32 @@ std::string_view outcomeName(Outcome outcome) {
       return "bad configuration";
   }
   return "unknown";
+}
+
+std::string_view EventText::intern(std::string_view name) {
+  if (name.empty()) return {};
+  auto it = names_.find(name);
+  if (it == names_.end()) {
+    it = names_.emplace(name).first;
+    bytes_ += name.size() + sizeof(std::string);
+  }
+  return *it;
+}
+
+std::string_view EventText::keep(std::string_view text) {
+  if (text.empty()) return {};
+  constexpr std::size_t kBlock = 64 << 10;
+  if (capacity_ - used_ < text.size()) {
+    std::size_t size = std::max(kBlock, text.size());
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+    used_ = 0;
+    capacity_ = size;
+    bytes_ += size;
+  }
+  char* at = blocks_.back().get() + used_;
+  std::memcpy(at, text.data(), text.size());
+  used_ += text.size();
+  return {at, text.size()};
 }
 
 std::string formatTime(std::int64_t ns) { return formatUtcTime(ns); }

@@ -5,8 +5,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "custody/heap.h"
@@ -15,13 +17,38 @@
 
 namespace warden::experts {
 
+// The text of a run's events, owned by the host: names (column and event names, sources) interned,
+// as a run uses a handful of them across 100,000 events; other text (descriptions, string cells)
+// appended to blocks. Events hold views into it, and every RunResult that holds them shares it.
+class EventText {
+ public:
+  EventText() = default;
+  EventText(const EventText&) = delete;
+  EventText& operator=(const EventText&) = delete;
+  std::string_view intern(std::string_view name);
+  std::string_view keep(std::string_view text);
+  std::size_t bytes() const { return bytes_; }  // held, for the run's event limit
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, Hash, std::equal_to<>> names_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::size_t used_ = 0, capacity_ = 0;  // in the last block
+  std::size_t bytes_ = 0;
+};
+
 // One typed column value, copied out of the expert's memory.
 struct ColumnValue {
   WardenColumnType type = WARDEN_COLUMN_U32;
-  std::int64_t integer = 0;              // U8..I32, FRAME, YESNO/ONOFF/TRUEFALSE (0/1), TIME (ns)
-  double real = 0;                       // F64
-  std::array<std::uint8_t, 16> bytes{};  // MAC (6), IPV4 (4), IPV6 (16)
-  std::string text;                      // STRING
+  union {
+    std::int64_t integer = 0;            // U8..I32, FRAME, YESNO/ONOFF/TRUEFALSE (0/1), TIME (ns)
+    double real;                         // F64
+    std::array<std::uint8_t, 16> bytes;  // MAC (6), IPV4 (4), IPV6 (16)
+  };
+  std::string_view text;  // STRING, in the run's EventText (or static text)
   // As people read it: "42", "Yes", "00:11:22:33:44:55", "10.0.0.1", an ISO time.
   std::string toString() const;
   void appendTo(std::string& out) const;
@@ -29,17 +56,18 @@ struct ColumnValue {
 };
 
 struct Column {
-  std::string name;
+  std::string_view name;
   ColumnValue value;
 };
 
+// Text fields are views into the run's EventText (RunResult::text), or static text.
 struct Event {
   std::uint32_t id = 0;
   std::uint32_t flags = 0;
   WardenSeverity severity = WARDEN_SEVERITY_INFORMATIONAL;
-  std::string source;
-  std::string name;
-  std::string description;
+  std::string_view source;
+  std::string_view name;
+  std::string_view description;
   std::int64_t timestampNs = 0;
   std::vector<Column> columns;
 };
@@ -79,7 +107,8 @@ struct RunResult {
   StatusReport status;                // the last status it indicated
   std::vector<std::string> problems;  // texts of every PROBLEM status
   std::vector<Event> events;
-  std::uint64_t rejectedEvents = 0;  // submissions refused as malformed
+  std::shared_ptr<const EventText> text;  // what the events' views point into
+  std::uint64_t rejectedEvents = 0;       // submissions refused as malformed
   std::uint64_t framesRead = 0;
   std::chrono::nanoseconds duration{0};
   // Memory: the run's heap over its whole life, and what was still held when the host released

@@ -105,6 +105,7 @@ class RunContext {
         readSlot_(readSlot) {
     result_.expert = plugin_.id();
     result_.name = std::string(plugin_.name());
+    result_.text = text_;
     result_.options = request.options;
   }
 
@@ -274,6 +275,7 @@ class RunContext {
   Clock::time_point abortedAt_;
   bool failed_ = false;
   RunResult result_;
+  std::shared_ptr<EventText> text_ = std::make_shared<EventText>();  // result_.text, writable
   std::size_t eventBytes_ = 0;
   std::atomic<std::uint64_t> framesRead_{0};
   std::shared_ptr<ReadTracker> reads_;  // shared with the other runs (and outlives a hung one)
@@ -298,13 +300,12 @@ namespace {
 
 KeyImpl& impl(WardenKey key) { return *reinterpret_cast<KeyImpl*>(key); }
 
-constexpr std::size_t kColumnCopyBytes = sizeof(Column);
-
-std::string boundedString(const char* s) {
+std::string_view boundedView(const char* s) {
   constexpr std::size_t kMaxString = 1 << 20;
   if (s == nullptr) return {};
-  return std::string(s, strnlen(s, kMaxString));
+  return std::string_view(s, strnlen(s, kMaxString));
 }
+std::string boundedString(const char* s) { return std::string(boundedView(s)); }
 
 }  // namespace
 
@@ -520,21 +521,23 @@ std::uint32_t RunContext::submitEvent(const WardenEvent* in) {
     ++result_.rejectedEvents;
     return WARDEN_ERR_INVALID_PARAMETER;
   }
+  // Views of the expert's strings first; they are copied into the run's EventText under the
+  // lock, once the event is known to be well formed and within the limit.
   Event event;
   event.id = in->id;
   event.flags = in->flags;
   event.severity = static_cast<WardenSeverity>(in->severity);
-  event.source = in->sourceName ? boundedString(in->sourceName) : result_.name;
-  event.name = boundedString(in->eventName);
-  event.description = boundedString(in->description);
+  std::string_view source = in->sourceName ? boundedView(in->sourceName) : result_.name;
+  std::string_view name = boundedView(in->eventName);
+  std::string_view description = boundedView(in->description);
   event.timestampNs = in->timestampNs;
-  event.columns.reserve(in->columnCount);
-  std::size_t bytes =
-      sizeof(Event) + event.source.size() + event.name.size() + event.description.size();
+  event.columns.resize(in->columnCount);
+  std::size_t bytes = sizeof(Event) + in->columnCount * sizeof(Column) + source.size() +
+                      name.size() + description.size();
   for (std::uint32_t i = 0; i < in->columnCount; ++i) {
     const WardenColumn& c = in->columns[i];
-    Column column;
-    column.name = boundedString(c.name);
+    Column& column = event.columns[i];
+    column.name = boundedView(c.name);
     ColumnValue& v = column.value;
     v.type = static_cast<WardenColumnType>(c.type);
     switch (c.type) {
@@ -568,9 +571,11 @@ std::uint32_t RunContext::submitEvent(const WardenEvent* in) {
         v.integer = c.value.flag != 0;
         break;
       case WARDEN_COLUMN_MAC:
+        v.bytes = {};
         std::memcpy(v.bytes.data(), c.value.mac, 6);
         break;
       case WARDEN_COLUMN_IPV4:
+        v.bytes = {};
         std::memcpy(v.bytes.data(), c.value.ipv4, 4);
         break;
       case WARDEN_COLUMN_IPV6:
@@ -580,7 +585,7 @@ std::uint32_t RunContext::submitEvent(const WardenEvent* in) {
         v.integer = c.value.timeNs;
         break;
       case WARDEN_COLUMN_STRING:
-        v.text = boundedString(c.value.string);
+        v.text = boundedView(c.value.string);
         break;
       default: {
         std::lock_guard lock(mutex_);
@@ -588,18 +593,27 @@ std::uint32_t RunContext::submitEvent(const WardenEvent* in) {
         return WARDEN_ERR_INVALID_PARAMETER;
       }
     }
-    bytes += kColumnCopyBytes + column.name.size() + v.text.size();
-    event.columns.push_back(std::move(column));
+    bytes += column.name.size() + v.text.size();
   }
   std::unique_lock lock(mutex_);
   if (abortReason_.load(std::memory_order_relaxed) != 0) return WARDEN_ERR_TERMINATE;
   const std::size_t limit = session_.options().maxEventBytes;
-  if (eventBytes_ + bytes > limit) {
+  if (eventBytes_ + bytes > limit) {  // an upper bound: names already interned cost nothing
     lock.unlock();
     abort(Outcome::kLimitExceeded, fmt::format("its events passed the {}-byte limit", limit));
     return WARDEN_ERR_LIMIT;
   }
-  eventBytes_ += bytes;
+  const std::size_t textBefore = text_->bytes();
+  event.source = text_->intern(source);
+  event.name = text_->intern(name);
+  event.description = text_->keep(description);
+  for (Column& column : event.columns) {
+    column.name = text_->intern(column.name);
+    if (column.value.type == WARDEN_COLUMN_STRING)
+      column.value.text = text_->keep(column.value.text);
+  }
+  eventBytes_ +=
+      sizeof(Event) + event.columns.size() * sizeof(Column) + text_->bytes() - textBefore;
   result_.events.push_back(std::move(event));
   return WARDEN_OK;
 }

@@ -55,7 +55,7 @@ const ColumnValue& column(const Event& event, const std::string& name) {
     if (c.name == name) return c.value;
   }
   ADD_FAILURE() << "event " << event.name << " has no column " << name;
-  static const ColumnValue none;
+  static const ColumnValue none{};
   return none;
 }
 

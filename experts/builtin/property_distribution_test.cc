@@ -80,7 +80,7 @@ void expectLikeTshark(const std::string& path) {
         got.instances = static_cast<std::uint64_t>(column(e, "Instances").real);
         EXPECT_EQ(column(e, "Distinct values").real, static_cast<double>(want.values.size()));
       } else if (e.id == 2) {
-        got.values[column(e, "Value").text] =
+        got.values[std::string(column(e, "Value").text)] =
             static_cast<std::uint64_t>(column(e, "Instances").real);
       } else if (e.id == 3) {
         flagRow = true;

@@ -71,7 +71,7 @@ std::size_t expectLikeTshark(const std::string& path) {
   for (const Event& e : r.events) {
     Count c{static_cast<std::uint64_t>(column(e, "Frames").integer),
             static_cast<std::uint64_t>(column(e, "Bytes").real)};
-    (e.id == 1 ? stack : highest)[column(e, "Protocol").text] = c;
+    (e.id == 1 ? stack : highest)[std::string(column(e, "Protocol").text)] = c;
   }
   auto expected = tsharkStacks(path);
   std::map<std::string, Count> compared;

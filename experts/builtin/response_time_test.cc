@@ -30,7 +30,7 @@ std::map<std::string, std::vector<PairRow>> pairsOf(const RunResult& r) {
   std::map<std::string, std::vector<PairRow>> out;
   for (const Event& e : r.events) {
     if (e.id != 4) continue;
-    out[column(e, "Protocol").text].push_back(
+    out[std::string(column(e, "Protocol").text)].push_back(
         {column(e, "Request").integer, column(e, "Response").integer, column(e, "Time (ms)").real,
          static_cast<std::uint64_t>(column(e, "Id").real)});
   }
@@ -109,7 +109,7 @@ std::size_t expectLikeTshark(const std::string& path) {
   // The summary rows add up the pairs.
   for (const Event& e : r.events) {
     if (e.id != 2) continue;
-    const auto& list = pairs[column(e, "Protocol").text];
+    const auto& list = pairs[std::string(column(e, "Protocol").text)];
     EXPECT_EQ(column(e, "Pairs").real, static_cast<double>(list.size()));
     double sum = 0;
     for (const PairRow& p : list) sum += p.ms;
