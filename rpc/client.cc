@@ -267,7 +267,9 @@ void ClientBinding::call(const stub::InterfaceSpec& spec, std::uint32_t opnum,
     Header h;
     if (Status s = exchange(pdu, h); !s.ok()) fail(kRpcCallFailed, s.message());
     if (h.callId != callId) {
-      fail(kRpcProtocolError, fmt::format("a {} PDU for call {}", ptypeName(h.type), h.callId));
+      if (!options_.acceptMismatchedCallIds)
+        fail(kRpcProtocolError, fmt::format("a {} PDU for call {}", ptypeName(h.type), h.callId));
+      if (h.flags & kFirstFrag) ++mismatchedCallIds_;
     }
     if (h.type == static_cast<std::uint8_t>(PType::kFault)) {
       Result<Fault> f = parseFault(pdu, h);

@@ -47,6 +47,11 @@ struct ClientOptions {
   // A string binding without an endpoint ("ncacn_ip_tcp:host") asks the endpoint mapper at
   // this port on that host for the interface's port on the first call.
   std::uint16_t endpointMapperPort = 135;
+  // Wine 8.0's rpcrt4 server answers every request with the call_id of the connection's bind
+  // (and Wine's client never looks). This client has one call at a time on a connection, so such
+  // a reply can only be that call's: with this set it is taken and counted (mismatchedCallIds())
+  // instead of ending the call as a protocol error.
+  bool acceptMismatchedCallIds = false;
 };
 
 class ClientBinding final : public stub::Transport {
@@ -64,6 +69,7 @@ class ClientBinding final : public stub::Transport {
   const StringBinding& target() const { return target_; }
   // The fragment size the server agreed to; 0 before the first bind.
   std::uint16_t negotiatedFragment() const { return fragment_; }
+  std::uint64_t mismatchedCallIds() const { return mismatchedCallIds_; }
 
  private:
   ClientBinding(StringBinding target, ClientOptions options);
@@ -81,6 +87,7 @@ class ClientBinding final : public stub::Transport {
   std::uint16_t fragment_ = 0;
   std::uint32_t group_ = 0;
   std::uint32_t nextCall_ = 1;
+  std::uint64_t mismatchedCallIds_ = 0;
   std::uint16_t nextContext_ = 0;
   std::map<std::string, std::uint16_t> contexts_;  // by interface id bytes
   std::vector<std::byte> out_;

@@ -2,8 +2,11 @@
 // DCE/RPC runtime on loopback TCP and on an AF_UNIX socket (ncalrpc), impacket as a second
 // client, context handles run down when a client's connection dies, and a server that stays up
 // and bounded under malformed PDUs.
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -399,6 +402,119 @@ TEST(TreeRpcPeer, OurClientCallsImpacketsServer) {
   (void)warden::testing::run("kill " + pid);
   std::filesystem::remove_all(dir);
 }
+
+#ifdef TREE_WINE_DIR
+// Wine's rpcrt4 as the peer (cmake -DWARDEN_WINE_INTEROP=ON): the same tree.idl through widl,
+// Winelib programs under `wine`, over ncacn_ip_tcp. WINEPREFIX lives in the build tree.
+std::string wineCommand(const std::string& program, const std::string& args) {
+  return fmt::format("cd {0} && WINEPREFIX={0}/prefix WINEDEBUG=-all timeout 300 {1} ./{2} {3}",
+                     warden::testing::shellQuote(TREE_WINE_DIR), TREE_WINE, program, args);
+}
+
+// Wine's client calls our server: Sum, Change, Build, Visit, Checksum, a context handle and a
+// fault, each checked by the client against what our managers answer (tree_client.c).
+TEST_F(TreeRpcTest, WinesClientCallsOurServer) {
+  auto result = warden::testing::run(
+      wineCommand("tree_client.exe",
+                  warden::testing::shellQuote(fmt::format("ncacn_ip_tcp:127.0.0.1[{}]", port_))) +
+      " 2>&1 | grep -v 'wine32\\|multiarch\\|dpkg --add\\|apt-get install\\|"
+      "I_RpcReceive'");
+  ASSERT_TRUE(result.ok());
+  result->out.insert(0, "\n");  // every line starts after a newline (Wine may print its own)
+  std::cout << "wine client:" << result->out;
+  EXPECT_NE(result->out.find("\nok sum 10 built 120 visit 3 checksum 126516 next 42 fault 0x1234"),
+            std::string::npos)
+      << result->out;
+  EXPECT_EQ(result->out.find("wrong"), std::string::npos) << result->out;
+  EXPECT_TRUE(eventually([&] { return server_.stats().liveCalls == 0; }));
+}
+
+// Our generated client calls Wine's server (tree_server.c): Wine's bind_ack, responses, faults,
+// context handles and NDR, including a [ptr] graph with an alias.
+TEST(TreeRpcPeer, OurClientCallsWinesServer) {
+  int probe = socket(AF_INET, SOCK_STREAM, 0);  // a free port for Wine to listen on
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof any;
+  ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+  ASSERT_EQ(getsockname(probe, reinterpret_cast<sockaddr*>(&any), &length), 0);
+  const int port = ntohs(any.sin_port);
+  close(probe);
+  const std::string log = std::string(TREE_WINE_DIR) + "/server.log";
+  auto started = warden::testing::run(
+      fmt::format("({} > {} 2>&1 & echo $!)", wineCommand("tree_server.exe", std::to_string(port)),
+                  warden::testing::shellQuote(log)));
+  ASSERT_TRUE(started.ok());
+  const std::string pid = started->out.substr(0, started->out.find('\n'));
+  std::string text;
+  for (int i = 0; i < 6000 && text.find("listening") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    auto read = warden::testing::run("cat " + warden::testing::shellQuote(log));
+    if (read.ok()) text = read->out;
+  }
+  ASSERT_NE(text.find("listening"), std::string::npos) << text;
+  warden::rpc::ClientOptions options;
+  options.acceptMismatchedCallIds = true;  // Wine answers every call with the bind's call_id
+  auto binding =
+      warden::rpc::ClientBinding::open(fmt::format("ncacn_ip_tcp:127.0.0.1[{}]", port), options);
+  ASSERT_TRUE(binding.ok()) << binding.status().toString();
+  handle_t h = binding.value()->handle();
+
+  TREE n[4];
+  leaf(&n[0], 1)->pLeft = leaf(&n[1], 2);
+  n[0].pRight = leaf(&n[2], 3);
+  n[1].pLeft = leaf(&n[3], 4);
+  EXPECT_EQ(Sum(h, &n[0]), 10);
+  Change(h, &n[0]);  // Wine's manager: the same changes as ours
+  EXPECT_EQ(n[0].pRight, nullptr);
+  EXPECT_EQ(n[0].sNumber, 2);
+  EXPECT_EQ(n[1].sNumber, 4);
+  EXPECT_EQ(n[3].sNumber, 8);
+  ASSERT_NE(n[3].pLeft, nullptr);  // a new node, from our allocator
+  EXPECT_EQ(n[3].pLeft->sNumber, -8);
+  midl_user_free(n[3].pLeft);
+
+  PTREE built = nullptr;
+  Build(h, 4, &built);
+  ASSERT_NE(built, nullptr);
+  EXPECT_EQ(built->pRight->sNumber, 9);
+  EXPECT_EQ(freeTree(built), 15);
+
+  GNODE a{1, nullptr, nullptr}, b{2, nullptr, nullptr}, c{3, nullptr, nullptr};
+  a.a = &b;
+  a.b = &c;
+  b.a = &c;  // an alias. No cycle: Wine 8.0's server sends a pointer back to a node it has
+             // already marshalled as null (and its client recurses on one until the stack ends)
+  EXPECT_EQ(Visit(h, &a), 3);
+  EXPECT_EQ(a.id, 101);
+  EXPECT_EQ(b.id, 102);
+  EXPECT_EQ(c.id, 103);
+  EXPECT_EQ(a.a, &b);  // the graph's shape comes back into the same nodes
+  EXPECT_EQ(a.b, &c);
+  EXPECT_EQ(b.a, &c);
+  EXPECT_EQ(c.a, nullptr);
+
+  std::vector<unsigned char> data(20'000);  // four request fragments
+  std::iota(data.begin(), data.end(), 0);
+  EXPECT_EQ(Checksum(h, static_cast<uint32_t>(data.size()), data.data()),
+            std::accumulate(data.begin(), data.end(), 0));
+
+  COUNTER counter = nullptr;
+  Open(h, 41, &counter);
+  ASSERT_NE(counter, nullptr);
+  EXPECT_EQ(Next(counter), 42);
+  Close(&counter);
+  EXPECT_EQ(counter, nullptr);
+
+  EXPECT_EQ(Fail(h, 0x1234), 0x1234u);  // Wine's fault PDU, returned by [fault_status]
+  // Every call (call_ids 2 to 10) came back marked 1, the bind's.
+  EXPECT_EQ(binding.value()->mismatchedCallIds(), 9u);
+  binding.value()->disconnect();
+  (void)warden::testing::run("kill " + pid + "; sleep 0.2; " +
+                             fmt::format("WINEPREFIX={}/prefix wineserver -k", TREE_WINE_DIR));
+}
+#endif
 
 // A program written the MIDL way, with the C API: the server uses a protocol sequence and an
 // endpoint, registers the interface and listens; the client composes a string binding, binds,
