@@ -37,13 +37,14 @@ extern const WardenHostApi kHostApi;
 
 }  // namespace
 
-// Where each run of one Session::run() reads the capture, so that the bytes a run has left
-// behind leave resident memory (Capture::release) unless another run is reading there: however
-// large the file, and however far apart fast and slow runs are, each keeps only a few MiB around
-// its position mapped, and peak RSS stays flat. A byte read again later (by a slower run, or in a
-// second pass) is mapped again from the page cache: for the six built-ins on 237 MB that is 0.49 s
-// instead of 0.41 s, for 114 MB of peak RSS instead of 337 MB. (Pacing fast runs to keep them near
-// the slowest, so each page is mapped once, measured no faster.)
+// Where each run of one Session::run() reads the capture, so that the bytes runs have left
+// behind leave resident memory (Capture::release): however large the file, what stays mapped is
+// bounded, and peak RSS stays flat. A run up to kLead ahead of the slowest leaves what it read for
+// the slowest to release once it has read it too, so each page is mapped once; a run further
+// ahead releases behind itself but for the windows of runs reading there, and the slower ones map
+// those bytes again from the page cache. For the six built-ins on 237 MB: mapping every byte once
+// per run cost 0.44 s against 0.34 s with nothing released (275 MB of peak RSS); a 64 MiB lead
+// takes 0.40 s for 112 MB (bench/six_experts_bench.sh).
 class ReadTracker {
  public:
   // How far a run moves between reports.
@@ -56,6 +57,11 @@ class ReadTracker {
     std::lock_guard lock(mutex_);
     std::uint64_t before = std::exchange(offsets_[slot], offset);
     if (before == kNotReading || offset <= before) return;  // its first read, or it went back
+    // A run not far ahead of the slowest leaves its bytes for the slowest to release once it has
+    // read them too: each page is mapped once, and what stays resident is bounded by kLead.
+    std::uint64_t slowest = offset;
+    for (std::uint64_t at : offsets_) slowest = std::min(slowest, at);
+    if (slowest < offset && offset - slowest <= kLead) return;
     // What it left behind, less what it may still look back at (a retransmission's original).
     releaseUnread(before > kMargin ? before - kMargin : 0, offset > kMargin ? offset - kMargin : 0);
   }
@@ -69,6 +75,8 @@ class ReadTracker {
  private:
   static constexpr std::uint64_t kNotReading = UINT64_MAX;
   static constexpr std::uint64_t kMargin = std::uint64_t{4} << 20;
+  // How far ahead of the slowest run a run may leave its bytes mapped for it.
+  static constexpr std::uint64_t kLead = std::uint64_t{64} << 20;
 
   // Releases [from, to) but for the windows of the runs still reading there.
   void releaseUnread(std::uint64_t from, std::uint64_t to) {
