@@ -2,15 +2,19 @@
 """impacket as a DCE/RPC client of Warden's server: connects to ncacn_ip_tcp:127.0.0.1[PORT]
 with impacket's own transport, binds the tree interface (NDR 2.0), calls Sum with a three-node
 tree and Grid with multi-dimensional arrays built by impacket's NDR classes (impacket_check.py),
-checks the replies, and checks that binding an interface the server does not offer, or NDR64
-alone, is refused. Prints "ok" and the numbers it checked.
+checks the replies, and checks that binding an interface the server does not offer, NDR64 alone,
+or with NTLM authentication is refused. Prints "ok" and the numbers it checked.
   impacket_client.py PORT"""
 import sys
 
 from impacket.dcerpc.v5 import transport
 from impacket.dcerpc.v5.dtypes import LONG, NULL, SHORT
 from impacket.dcerpc.v5.ndr import NDRCALL, NDRSTRUCT
-from impacket.dcerpc.v5.rpcrt import DCERPCException
+from impacket.dcerpc.v5.rpcrt import (
+    RPC_C_AUTHN_LEVEL_PKT_INTEGRITY,
+    RPC_C_AUTHN_WINNT,
+    DCERPCException,
+)
 from impacket.uuid import uuidtup_to_bin
 
 import impacket_check
@@ -88,7 +92,17 @@ def main():
         except DCERPCException as e:
             refused.append("%s: %s" % (name, str(e).split("\n")[0]))
         dce.disconnect()
-    assert len(refused) == 2, refused
+    # An NTLM bind at packet integrity: no security provider here, so a bind_nak that says so.
+    dce = connect(port)
+    dce.set_credentials("user", "password", "DOMAIN")
+    dce.set_auth_type(RPC_C_AUTHN_WINNT)
+    dce.set_auth_level(RPC_C_AUTHN_LEVEL_PKT_INTEGRITY)
+    try:
+        dce.bind(TREE)
+    except DCERPCException as e:
+        refused.append("ntlm: %s" % str(e).split("\n")[0])
+    dce.disconnect()
+    assert len(refused) == 3, refused
     print("ok sum 6 grid 130 refused " + "; ".join(refused))
 
 
