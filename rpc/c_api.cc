@@ -113,8 +113,7 @@ RPC_STATUS RpcServerRegisterIf(RPC_IF_HANDLE ifSpec, void*, void* mgrEpv) {
   if (ifSpec == nullptr) return RPC_S_INVALID_ARG;
   Runtime& r = runtime();
   std::lock_guard lock(r.mutex);
-  if (r.listening) return RPC_S_ALREADY_LISTENING;  // Warden registers before listening
-  r.serverLocked().registerInterface(ifSpec, mgrEpv);
+  r.serverLocked().registerInterface(ifSpec, mgrEpv);  // listening or not
   return RPC_S_OK;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -93,6 +95,7 @@ struct Server::Impl {
     std::string secondaryAddress;  // what bind_ack names: the port, or the socket file
     bool local = false;            // ncalrpc: check the peer's user
     std::uint16_t port = 0;        // TCP: registered in the endpoint map
+    std::array<std::uint8_t, 4> ipv4{};
   };
   struct Connection {
     Socket socket;
@@ -102,7 +105,10 @@ struct Server::Impl {
 
   ServerOptions options;
   WorkerPool pool{std::thread::hardware_concurrency()};
-  std::vector<Registered> interfaces;
+  // Registered while listening too, as RpcServerRegisterIf allows: a deque keeps the entries a
+  // connection's contexts point to where they are.
+  std::deque<Registered> interfaces;
+  mutable std::shared_mutex interfacesMutex;
   std::mutex mutex;  // endpoints, acceptors, connections
   std::list<Endpoint> endpoints;
   std::vector<std::thread> acceptors;
@@ -226,6 +232,7 @@ class Association {
       return r;
     }
     const Server::Impl::Registered* found = nullptr;
+    std::shared_lock interfaces(server_.interfacesMutex);
     for (const Server::Impl::Registered& i : server_.interfaces) {
       const stub::SyntaxId& ours = i.spec->id;
       if (std::memcmp(ours.uuid, c.abstractSyntax.uuid, 16) == 0 &&
@@ -464,6 +471,19 @@ void Server::Impl::accept(Endpoint& endpoint) {
   }
 }
 
+namespace {
+
+// The tower ept_map answers for `spec` at TCP endpoint `e`.
+TcpTower towerOf(const Server::Impl::Endpoint& e, const stub::InterfaceSpec& spec) {
+  TcpTower tower;
+  tower.interfaceId = spec.id;
+  tower.port = e.port;
+  tower.ipv4 = e.ipv4;
+  return tower;
+}
+
+}  // namespace
+
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
 }
@@ -471,25 +491,31 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
 Server::~Server() { stop(); }
 
 void Server::registerInterface(RPC_IF_HANDLE spec, const void* epv) {
-  impl_->interfaces.push_back({&stub::spec(spec), epv});
+  const stub::InterfaceSpec& added = stub::spec(spec);
+  {
+    std::unique_lock interfaces(impl_->interfacesMutex);
+    impl_->interfaces.push_back({&added, epv});
+  }
+  // Listening already: the endpoint map learns it for every TCP endpoint.
+  std::lock_guard lock(impl_->mutex);
+  for (const Impl::Endpoint& e : impl_->endpoints) {
+    if (e.port != 0) endpointMap().add({{}, towerOf(e, added), added.name});
+  }
 }
 
 Result<std::uint16_t> Server::listenTcp(std::string_view host, std::uint16_t port) {
   WARDEN_ASSIGN_OR_RETURN(Socket s, rpc::listenTcp(host, port));
   WARDEN_ASSIGN_OR_RETURN(std::uint16_t bound, localPort(s));
   // The process's endpoint map answers ept_map for these interfaces from now on.
-  TcpTower tower;
-  tower.port = bound;
-  (void)::inet_pton(AF_INET, std::string(host).c_str(), tower.ipv4.data());
-  for (const Impl::Registered& r : impl_->interfaces) {
-    tower.interfaceId = r.spec->id;
-    endpointMap().add({{}, tower, r.spec->name});
-  }
+  std::shared_lock interfaces(impl_->interfacesMutex);
   std::lock_guard lock(impl_->mutex);
   Impl::Endpoint& e = impl_->endpoints.emplace_back();
   e.socket = std::move(s);
   e.secondaryAddress = std::to_string(bound);
   e.port = bound;
+  (void)::inet_pton(AF_INET, std::string(host).c_str(), e.ipv4.data());
+  for (const Impl::Registered& r : impl_->interfaces)
+    endpointMap().add({{}, towerOf(e, *r.spec), r.spec->name});
   impl_->acceptors.emplace_back([this, &e] { impl_->accept(e); });
   return bound;
 }
@@ -520,6 +546,7 @@ void Server::stop() {
   // With the acceptors gone nothing adds or reaps connections; their threads take the mutex to
   // close their sockets, so they are joined without it.
   for (Impl::Connection& c : impl_->connections) c.thread.join();
+  std::shared_lock interfaces(impl_->interfacesMutex);  // always before mutex
   std::lock_guard lock(impl_->mutex);
   impl_->connections.clear();
   for (Impl::Endpoint& e : impl_->endpoints) {

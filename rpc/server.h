@@ -43,8 +43,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Before listening: the interface a generated _s_ifspec describes, answered by `epv` (its
-  // default EPV when null).
+  // The interface a generated _s_ifspec describes, answered by `epv` (its default EPV when null).
+  // Before or while listening: the endpoint map learns it for every TCP endpoint.
   void registerInterface(RPC_IF_HANDLE spec, const void* epv = nullptr);
   // ncacn_ip_tcp on `host` (default loopback); port 0 picks one. Returns the port.
   Result<std::uint16_t> listenTcp(std::string_view host = "127.0.0.1", std::uint16_t port = 0);

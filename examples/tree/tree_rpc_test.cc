@@ -22,6 +22,7 @@
 
 #include "arena.h"
 #include "rpc/client.h"
+#include "rpc/endpoint_map.h"
 #include "rpc/pdu.h"
 #include "rpc/server.h"
 #include "rpc/socket.h"
@@ -127,11 +128,12 @@ TEST_F(TreeRpcTest, ContextHandlesRunDownWhenTheClientConnectionDies) {
   delete static_cast<warden::stub::ClientContext*>(b);
 }
 
-// A second interface on the same connection is added with alter_context, not a new connection.
+// A second interface on the same connection is added with alter_context, not a new connection;
+// the server registers it while listening (as RpcServerRegisterIf may be called then), and the
+// endpoint map learns it.
 TEST(TreeRpcAlter, ASecondInterfaceJoinsTheAssociation) {
   warden::rpc::Server server;
   server.registerInterface(tree_v1_0_s_ifspec);
-  server.registerInterface(arena_v1_0_s_ifspec);
   auto port = server.listenTcp();
   ASSERT_TRUE(port.ok());
   auto client =
@@ -139,6 +141,16 @@ TEST(TreeRpcAlter, ASecondInterfaceJoinsTheAssociation) {
   ASSERT_TRUE(client.ok());
   TREE n{3, nullptr, nullptr};
   EXPECT_EQ(Sum(client.value()->handle(), &n), 3);
+  const auto& arena = warden::stub::spec(arena_v1_0_s_ifspec).id;
+  auto at = [&] {
+    std::size_t n = 0;
+    for (const auto& e : warden::rpc::endpointMap().find(&arena, {}))
+      n += e.tower.port == port.value();
+    return n;
+  };
+  EXPECT_EQ(at(), 0u);
+  server.registerInterface(arena_v1_0_s_ifspec);  // listening, with a client bound
+  EXPECT_EQ(at(), 1u);
   LINK* list = nullptr;
   MakeList(client.value()->handle(), 3, 0, &list);
   int32_t total = 0;
@@ -539,6 +551,7 @@ TEST(TreeRpcCApi, AMidlStyleClientAndServer) {
   for (int i = 0; i < 500 && !std::filesystem::exists(socket); ++i)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(RpcServerListen(1, RPC_C_LISTEN_MAX_CALLS_DEFAULT, 1), RPC_S_ALREADY_LISTENING);
+  EXPECT_EQ(RpcServerRegisterIf(arena_v1_0_s_ifspec, nullptr, nullptr), RPC_S_OK);  // listening
 
   RPC_CSTR text = nullptr;
   ASSERT_EQ(RpcStringBindingCompose(
