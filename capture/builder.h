@@ -38,6 +38,9 @@ class CaptureBuilder {
     }
   }
   void reserveFrames(std::size_t n) { capture_.frames_.reserve(n); }
+  void countSecondThread(std::size_t frames) { capture_.secondThreadFrames_ += frames; }
+  // Lets go of file bytes [from, to) a reader's other thread has walked (any thread).
+  void releaseBehind(std::uint64_t from, std::uint64_t to) const { capture_.release(from, to); }
   void addSectionComment(std::string_view comment) { capture_.sectionComments_.push_back(comment); }
   // A non-fatal oddity (reading goes on in both modes).
   void warn(Status status) { capture_.warnings_.push_back(std::move(status)); }

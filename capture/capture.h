@@ -77,6 +77,9 @@ struct OpenOptions {
   bool strict = false;
   // A frame longer than this is malformed (Wireshark's limit for ordinary link types).
   std::uint32_t maxFrameBytes = 262144;
+  // A pcap file at least this large is indexed by two threads, the second from a record boundary
+  // it finds near the middle (used only when the first thread's walk lands on it exactly).
+  std::size_t parallelIndexBytes = std::size_t{32} << 20;
 };
 
 class Capture {
@@ -111,6 +114,8 @@ class Capture {
   void release(std::uint64_t from, std::uint64_t to) const {
     if (mapping_) mapping_->release(from, to);
   }
+  // Frames a second indexing thread read (OpenOptions::parallelIndexBytes); 0 for one thread.
+  std::size_t secondThreadFrames() const { return secondThreadFrames_; }
   // Problems that ended reading early in lenient mode, and oddities worth telling the user.
   const std::vector<Status>& warnings() const { return warnings_; }
   // pcapng section comments (shb opt_comment), in file order.
@@ -130,6 +135,7 @@ class Capture {
   std::vector<FrameRecord> frames_;
   std::unordered_map<std::size_t, std::string_view> comments_;  // frame index -> opt_comment
   std::vector<Status> warnings_;
+  std::size_t secondThreadFrames_ = 0;
   std::vector<std::string_view> sectionComments_;
 };
 

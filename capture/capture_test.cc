@@ -2,6 +2,7 @@
 // bad input the issue names, in strict and lenient mode.
 #include "capture/capture.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <fstream>
 
 #include "base/bytes.h"
+#include "testsupport/oracle.h"
 
 namespace warden::capture {
 namespace {
@@ -226,6 +228,71 @@ TEST(Pcap, CapturedLongerThanSnaplenWarnsOnceOrFailsWhenStrict) {
   Result<Capture> strict = openBytes(file.bytes, true);
   EXPECT_THAT(strict.status().message(),
               HasSubstr("record 1 at offset 24: captured length 100 exceeds the snaplen 64"));
+}
+
+// Every record's offset, time and lengths, and the warnings, as one comparable text.
+std::string indexOf(const Capture& c) {
+  std::string out;
+  for (const FrameRecord& r : c.records()) {
+    out += fmt::format("{} {} {} {} {}\n", r.offset, r.timestampNs, r.capturedLength, r.wireLength,
+                       r.interface);
+  }
+  for (const Status& w : c.warnings()) out += w.toString() + "\n";
+  return out;
+}
+
+// Two threads index what one does: a second half whose guessed start is a record boundary, one
+// whose payloads are full of plausible record headers (the guess lands inside a frame and must
+// be ignored), and one with an unusual record (longer than the snaplen) past the middle, which
+// the second thread leaves to the first. Both byte orders.
+TEST(Pcap, TwoThreadsIndexTheSameFramesAsOne) {
+  for (Endian e : {Endian::kLittle, Endian::kBig}) {
+    for (int kind = 0; kind < 3; ++kind) {
+      SCOPED_TRACE(fmt::format("kind {} {}", kind, e == Endian::kBig ? "big" : "little"));
+      PcapBuilder file(e, false, 2000, 1);
+      for (std::uint32_t i = 0; i < 4000; ++i) {
+        std::vector<std::byte> data = payload(60 + i * 37 % 1400, static_cast<int>(i));
+        if (kind == 1) {  // fake headers: 16-byte records of 0..10 bytes, times a second apart
+          PcapBuilder fake(e, false);
+          for (std::uint32_t k = 0; fake.bytes.size() + 26 < data.size(); ++k)
+            fake.record(1'700'000'000 + k, 0, payload(k % 11, 3));
+          std::copy(fake.bytes.begin() + 24, fake.bytes.end(), data.begin());
+        }
+        std::uint32_t claimed = kind == 2 && i == 3000 ? 1999 : 0;
+        if (claimed != 0) data.resize(1999);
+        file.record(1'700'000'000 + i / 100, i % 1000 * 1000, data, claimed == 0 ? 0 : 2100);
+        if (kind == 2 && i == 3000) file.record(1'700'000'030, 0, payload(2001, 1));  // > snaplen
+      }
+      Result<Capture> one =
+          Capture::fromBytes(file.bytes, "one.pcap", OpenOptions{.parallelIndexBytes = SIZE_MAX});
+      Result<Capture> two =
+          Capture::fromBytes(file.bytes, "two.pcap", OpenOptions{.parallelIndexBytes = 0});
+      ASSERT_TRUE(one.ok() && two.ok());
+      EXPECT_EQ(one->frameCount(), kind == 2 ? 4001u : 4000u);
+      EXPECT_EQ(indexOf(*two), indexOf(*one));
+      EXPECT_EQ(one->secondThreadFrames(), 0u);
+      if (kind != 1) {
+        EXPECT_GT(two->secondThreadFrames(), 100u);  // the guess was a record boundary
+      }
+      if (kind == 2) {
+        EXPECT_LT(two->secondThreadFrames(), 1000u);  // and it stopped at the long record
+      }
+    }
+  }
+}
+
+// The same on every real capture here: the two-thread index is the one-thread index.
+TEST(Pcap, TwoThreadsIndexRealCapturesAsOneDoes) {
+  std::size_t pcaps = 0;
+  for (const std::string& path : testing::realCaptures()) {
+    Result<Capture> one = Capture::open(path, OpenOptions{.parallelIndexBytes = SIZE_MAX});
+    if (!one.ok() || one->format() != Format::kPcap) continue;
+    ++pcaps;
+    Result<Capture> two = Capture::open(path, OpenOptions{.parallelIndexBytes = 0});
+    ASSERT_TRUE(two.ok()) << path;
+    EXPECT_EQ(indexOf(*two), indexOf(*one)) << path;
+  }
+  EXPECT_GT(pcaps, 5u);
 }
 
 TEST(Capture, UnknownAndTinyFilesAreRefusedByName) {
