@@ -5,12 +5,45 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "base/bytes.h"
 
 namespace warden::capture {
+
+namespace {
+
+Status writeAll(int fd, std::span<const std::byte> data, const std::string& path,
+                std::uint64_t at) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("{}: write of {} bytes at offset {} failed: {}", path, data.size() - done,
+                     at + done, std::strerror(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return Status();
+}
+
+}  // namespace
+
+// One buffer at a time, written by `thread` while the producer fills the next.
+struct FileOutput::Background {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::byte> pending;
+  std::uint64_t pendingAt = 0;  // its file offset
+  bool busy = false, quit = false;
+  Status error;  // the first failed write
+  std::thread thread;
+};
 
 Result<FileOutput> FileOutput::create(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -18,40 +51,89 @@ Result<FileOutput> FileOutput::create(const std::string& path) {
   return FileOutput(fd, path);
 }
 
+FileOutput::FileOutput(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+
 FileOutput::FileOutput(FileOutput&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       path_(std::move(other.path_)),
       buffer_(std::move(other.buffer_)),
-      written_(other.written_) {}
+      written_(other.written_),
+      background_(std::move(other.background_)) {}
 
 FileOutput& FileOutput::operator=(FileOutput&& other) noexcept {
   if (this != &other) {
+    stopBackground();
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
     buffer_ = std::move(other.buffer_);
     written_ = other.written_;
+    background_ = std::move(other.background_);
   }
   return *this;
 }
 
 FileOutput::~FileOutput() {
+  stopBackground();
   if (fd_ >= 0) ::close(fd_);
+}
+
+void FileOutput::stopBackground() {
+  if (!background_) return;
+  {
+    std::lock_guard lock(background_->mutex);
+    background_->quit = true;
+  }
+  background_->changed.notify_all();
+  background_->thread.join();
+  background_.reset();
+}
+
+Status FileOutput::handOff() {
+  if (fd_ < 0) return InvalidArgumentError("{}: already closed", path_);
+  if (!background_) {
+    background_ = std::make_unique<Background>();
+    Background* b = background_.get();
+    const int fd = fd_;
+    b->thread = std::thread([b, fd, path = path_] {
+      std::unique_lock lock(b->mutex);
+      for (;;) {
+        b->changed.wait(lock, [b] { return b->busy || b->quit; });
+        if (!b->busy) return;  // quit, nothing left to write
+        lock.unlock();
+        Status s = b->error.ok() ? writeAll(fd, b->pending, path, b->pendingAt) : Status();
+        lock.lock();
+        if (!s.ok()) b->error = std::move(s);
+        b->busy = false;
+        b->changed.notify_all();
+      }
+    });
+  }
+  WARDEN_TRY(drain());
+  {
+    std::lock_guard lock(background_->mutex);
+    std::swap(background_->pending, buffer_);
+    background_->pendingAt = written_;
+    background_->busy = true;
+  }
+  background_->changed.notify_all();
+  written_ += background_->pending.size();  // the thread only reads it
+  buffer_.clear();
+  return Status();
+}
+
+Status FileOutput::drain() {
+  if (!background_) return Status();
+  std::unique_lock lock(background_->mutex);
+  background_->changed.wait(lock, [&] { return !background_->busy; });
+  return background_->error;
 }
 
 Status FileOutput::flush() {
   if (fd_ < 0) return InvalidArgumentError("{}: already closed", path_);
-  std::size_t done = 0;
-  while (done < buffer_.size()) {
-    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError("{}: write of {} bytes at offset {} failed: {}", path_, buffer_.size() - done,
-                     written_ + done, std::strerror(errno));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  written_ += done;
+  WARDEN_TRY(drain());
+  WARDEN_TRY(writeAll(fd_, buffer_, path_, written_));
+  written_ += buffer_.size();
   buffer_.clear();
   return Status();
 }
@@ -59,6 +141,7 @@ Status FileOutput::flush() {
 Status FileOutput::close() {
   if (fd_ < 0) return Status();
   Status flushed = flush();
+  stopBackground();
   int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0 && flushed.ok() && errno != EINTR) {
     return IoError("{}: close failed: {}", path_, std::strerror(errno));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,17 +37,25 @@ class FileOutput {
   const std::string& path() const { return path_; }
   std::vector<std::byte>& buffer() { return buffer_; }
   std::uint64_t bytesWritten() const { return written_ + buffer_.size(); }
-  // Writes the buffer out once it holds more than a megabyte.
-  Status flushIfFull() { return buffer_.size() >= (1u << 20) ? flush() : Status(); }
+  // Once the buffer holds more than a megabyte, hands it to a thread of the FileOutput's own that
+  // writes it while the caller fills the next one (a large output's write() calls cost as much as
+  // building it). A failed write is reported by the next flushIfFull(), flush() or close().
+  Status flushIfFull() { return buffer_.size() >= (1u << 20) ? handOff() : Status(); }
+  // Writes everything out now (after what the thread still writes).
   Status flush();
   Status close();
 
  private:
-  FileOutput(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  struct Background;
+  FileOutput(int fd, std::string path);
+  Status handOff();
+  Status drain();  // waits for the thread's write; its error, if any
+  void stopBackground();
   int fd_ = -1;
   std::string path_;
   std::vector<std::byte> buffer_;
-  std::uint64_t written_ = 0;
+  std::uint64_t written_ = 0;  // handed off or written
+  std::unique_ptr<Background> background_;
 };
 
 class PcapWriter {

@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "capture/capture.h"
 
@@ -68,6 +71,47 @@ TEST(FileOutput, UnwritablePathIsAnIoError) {
   Result<FileOutput> out = FileOutput::create("/nonexistent-dir/x.pcap");
   EXPECT_EQ(out.status().code(), Code::kIoError);
   EXPECT_THAT(out.status().message(), HasSubstr("/nonexistent-dir/x.pcap: cannot create"));
+}
+
+// Megabytes go out through the writer thread in order, interleaved with what flush() writes.
+TEST(FileOutput, LargeOutputsArriveWholeAndInOrder) {
+  std::string path = tempFile("large.bin");
+  std::vector<std::byte> expected;
+  {
+    Result<FileOutput> out = FileOutput::create(path);
+    ASSERT_TRUE(out.ok());
+    for (std::size_t i = 0; i < 6000; ++i) {
+      std::vector<std::byte> chunk(1000 + i % 700, static_cast<std::byte>(i * 7));
+      out->buffer().insert(out->buffer().end(), chunk.begin(), chunk.end());
+      expected.insert(expected.end(), chunk.begin(), chunk.end());
+      ASSERT_TRUE(out->flushIfFull().ok());
+      if (i == 3000) {
+        ASSERT_TRUE(out->flush().ok());
+      }
+      ASSERT_EQ(out->bytesWritten(), expected.size());
+    }
+    ASSERT_TRUE(out->close().ok());
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), reinterpret_cast<const char*>(expected.data())));
+  std::filesystem::remove(path);
+}
+
+// A write the thread could not make is the error of a later call, with the file and the offset.
+TEST(FileOutput, AFailedBackgroundWriteIsReported) {
+  Result<FileOutput> out = FileOutput::create("/dev/full");
+  ASSERT_TRUE(out.ok());
+  Status failed;
+  for (int i = 0; i < 8 && failed.ok(); ++i) {
+    out->buffer().resize(out->buffer().size() + (1 << 20), std::byte{1});
+    failed = out->flushIfFull();
+  }
+  if (failed.ok()) failed = out->close();
+  EXPECT_EQ(failed.code(), Code::kIoError);
+  EXPECT_THAT(failed.message(), HasSubstr("/dev/full: write of"));
+  EXPECT_THAT(failed.message(), HasSubstr("No space left"));
 }
 
 }  // namespace
