@@ -151,6 +151,15 @@ Status FileOutput::close() {
 
 namespace {
 
+void storeLe32(std::byte* at, std::uint32_t v) {
+  if constexpr (kHostEndian != Endian::kLittle) v = byteSwap(v);
+  std::memcpy(at, &v, 4);
+}
+void storeLe16(std::byte* at, std::uint16_t v) {
+  if constexpr (kHostEndian != Endian::kLittle) v = byteSwap(v);
+  std::memcpy(at, &v, 2);
+}
+
 std::uint32_t wireLengthOf(const OutputFrame& frame) {
   return frame.wireLength != 0 ? frame.wireLength : static_cast<std::uint32_t>(frame.bytes.size());
 }
@@ -215,13 +224,19 @@ Status PcapWriter::write(const OutputFrame& frame) {
     return InvalidArgumentError("{}: timestamp {} ns does not fit a pcap record", out_.path(),
                                 frame.timestampNs);
   }
-  ByteWriter w(out_.buffer());
-  w.u32le(static_cast<std::uint32_t>(seconds));
-  w.u32le(static_cast<std::uint32_t>(nanoseconds_ ? fraction : fraction / 1000));
-  w.u32le(static_cast<std::uint32_t>(frame.bytes.size()));
-  w.u32le(wireLengthOf(frame));
-  w.bytes(frame.bytes);
-  WARDEN_TRY(w.finish());
+  if (frame.bytes.size() > UINT32_MAX) {
+    return InvalidArgumentError("{}: a frame of {} bytes does not fit a record", out_.path(),
+                                frame.bytes.size());
+  }
+  std::vector<std::byte>& buffer = out_.buffer();
+  const std::size_t at = buffer.size();
+  buffer.resize(at + 16 + frame.bytes.size());
+  std::byte* p = buffer.data() + at;
+  storeLe32(p, static_cast<std::uint32_t>(seconds));
+  storeLe32(p + 4, static_cast<std::uint32_t>(nanoseconds_ ? fraction : fraction / 1000));
+  storeLe32(p + 8, static_cast<std::uint32_t>(frame.bytes.size()));
+  storeLe32(p + 12, wireLengthOf(frame));
+  if (!frame.bytes.empty()) std::memcpy(p + 16, frame.bytes.data(), frame.bytes.size());
   return out_.flushIfFull();
 }
 
@@ -261,20 +276,37 @@ Status PcapngWriter::write(const OutputFrame& frame) {
     return InvalidArgumentError("{}: a comment of {} bytes does not fit one option", out_.path(),
                                 frame.comment.size());
   }
-  auto units = static_cast<std::uint64_t>(frame.timestampNs);
-  return writeBlock(out_, 6, [&](ByteWriter& w) {
-    w.u32le(frame.interface);
-    w.u32le(static_cast<std::uint32_t>(units >> 32));
-    w.u32le(static_cast<std::uint32_t>(units));
-    w.u32le(static_cast<std::uint32_t>(frame.bytes.size()));
-    w.u32le(wireLengthOf(frame));
-    w.bytes(frame.bytes);
-    w.alignTo(4);
-    if (!frame.comment.empty()) {
-      option(w, 1, frame.comment);  // opt_comment
-      w.u32le(0);
-    }
-  });
+  // The hot path of a large output: the block's size is known, so it is laid out in place
+  // (padding and the end-of-options mark are the zeros resize() leaves).
+  const std::size_t size = frame.bytes.size();
+  if (size > UINT32_MAX - 1024) {
+    return InvalidArgumentError("{}: a frame of {} bytes does not fit a block", out_.path(), size);
+  }
+  const std::size_t padded = (size + 3) & ~std::size_t{3};
+  const std::size_t comment = frame.comment.size();
+  const std::size_t options = comment == 0 ? 0 : 4 + ((comment + 3) & ~std::size_t{3}) + 4;
+  const auto length = static_cast<std::uint32_t>(28 + padded + options + 4);
+  std::vector<std::byte>& buffer = out_.buffer();
+  const std::size_t at = buffer.size();
+  buffer.resize(at + length);
+  std::byte* p = buffer.data() + at;
+  const auto units = static_cast<std::uint64_t>(frame.timestampNs);
+  storeLe32(p, 6);
+  storeLe32(p + 4, length);
+  storeLe32(p + 8, frame.interface);
+  storeLe32(p + 12, static_cast<std::uint32_t>(units >> 32));
+  storeLe32(p + 16, static_cast<std::uint32_t>(units));
+  storeLe32(p + 20, static_cast<std::uint32_t>(size));
+  storeLe32(p + 24, wireLengthOf(frame));
+  if (size != 0) std::memcpy(p + 28, frame.bytes.data(), size);
+  if (comment != 0) {
+    std::byte* o = p + 28 + padded;
+    storeLe16(o, 1);  // opt_comment
+    storeLe16(o + 2, static_cast<std::uint16_t>(comment));
+    std::memcpy(o + 4, frame.comment.data(), comment);
+  }
+  storeLe32(p + length - 4, length);
+  return out_.flushIfFull();
 }
 
 }  // namespace warden::capture
