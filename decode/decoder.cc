@@ -54,6 +54,19 @@ class Decoder {
   ByteReader at(std::size_t offset, Endian e = Endian::kBig) const {
     return ByteReader(bytes_.subspan(offset), offset, e);
   }
+  // Network-order fields of headers whose length was checked first: no Result per field (the
+  // headers every frame has are read this way; the rest through ByteReader).
+  std::uint8_t u8At(std::size_t offset) const { return static_cast<std::uint8_t>(bytes_[offset]); }
+  std::uint16_t be16At(std::size_t offset) const {
+    std::uint16_t v;
+    std::memcpy(&v, bytes_.data() + offset, 2);
+    return kHostEndian == Endian::kBig ? v : byteSwap(v);
+  }
+  std::uint32_t be32At(std::size_t offset) const {
+    std::uint32_t v;
+    std::memcpy(&v, bytes_.data() + offset, 4);
+    return kHostEndian == Endian::kBig ? v : byteSwap(v);
+  }
   void push(Layer layer, std::size_t offset, std::size_t length) {
     if (out_.layerCount == DecodedFrame::kMaxLayers) return;
     out_.layers[out_.layerCount++] = {layer, static_cast<std::uint32_t>(offset),
@@ -102,14 +115,12 @@ class Decoder {
   void ethernet(std::size_t offset) {
     if (size() - offset < 14)
       return malformed(Layer::kEthernet, offset, "Ethernet header needs 14 bytes");
-    ByteReader r = at(offset);
     if (!out_.hasEthernet) {
       out_.hasEthernet = true;
       std::memcpy(out_.ethDst.data(), bytes_.data() + offset, 6);
       std::memcpy(out_.ethSrc.data(), bytes_.data() + offset + 6, 6);
     }
-    (void)r.skip(12);
-    std::uint16_t type = *r.u16();
+    std::uint16_t type = be16At(offset + 12);
     push(Layer::kEthernet, offset, 14);
     // Values up to 1500 are 802.3 lengths (LLC follows), not EtherTypes.
     if (type <= 1500) return data(offset + 14);
@@ -205,19 +216,18 @@ class Decoder {
 
   void ipv4(std::size_t offset) {
     if (size() - offset < 20) return malformed(Layer::kIpv4, offset, "IPv4 header needs 20 bytes");
-    ByteReader r = at(offset);
-    std::uint8_t versionIhl = *r.u8();
+    std::uint8_t versionIhl = u8At(offset);
     std::size_t headerLength = static_cast<std::size_t>(versionIhl & 0x0fu) * 4;
     if ((versionIhl >> 4) != 4) return malformed(Layer::kIpv4, offset, "IPv4 version is not 4");
     if (headerLength < 20) return malformed(Layer::kIpv4, offset, "IPv4 header length under 20");
     if (headerLength > size() - offset)
       return malformed(Layer::kIpv4, offset, "IPv4 options run past the frame");
-    (void)r.u8();  // DSCP/ECN
-    std::uint16_t total = *r.u16();
-    std::uint16_t id = *r.u16();
-    std::uint16_t fragment = *r.u16();
-    std::uint8_t ttl = *r.u8();
-    std::uint8_t proto = *r.u8();
+    // offset + 1: DSCP/ECN
+    std::uint16_t total = be16At(offset + 2);
+    std::uint16_t id = be16At(offset + 4);
+    std::uint16_t fragment = be16At(offset + 6);
+    std::uint8_t ttl = u8At(offset + 8);
+    std::uint8_t proto = u8At(offset + 9);
     if (out_.ipVersion == 0) out_.ipVersion = 4;
     Ipv4Fields& ip = out_.ipv4;
     if (!ip.present) {
@@ -246,12 +256,11 @@ class Decoder {
 
   void ipv6(std::size_t offset) {
     if (size() - offset < 40) return malformed(Layer::kIpv6, offset, "IPv6 header needs 40 bytes");
-    ByteReader r = at(offset);
-    std::uint32_t first32 = *r.u32();
+    std::uint32_t first32 = be32At(offset);
     if ((first32 >> 28) != 6) return malformed(Layer::kIpv6, offset, "IPv6 version is not 6");
-    std::uint16_t payloadLength = *r.u16();
-    std::uint8_t next = *r.u8();
-    std::uint8_t hopLimit = *r.u8();
+    std::uint16_t payloadLength = be16At(offset + 4);
+    std::uint8_t next = u8At(offset + 6);
+    std::uint8_t hopLimit = u8At(offset + 7);
     if (out_.ipVersion == 0) out_.ipVersion = 6;
     Ipv6Fields& ip = out_.ipv6;
     bool first = !ip.present;
@@ -342,11 +351,10 @@ class Decoder {
 
   void tcp(std::size_t offset, std::size_t end, std::size_t ipPayload) {
     if (end - offset < 20) return malformed(Layer::kTcp, offset, "TCP header needs 20 bytes");
-    ByteReader r = at(offset);
-    std::uint16_t src = *r.u16(), dst = *r.u16();
-    std::uint32_t seq = *r.u32(), ack = *r.u32();
-    std::uint16_t offsetFlags = *r.u16();
-    std::uint16_t window = *r.u16();
+    std::uint16_t src = be16At(offset), dst = be16At(offset + 2);
+    std::uint32_t seq = be32At(offset + 4), ack = be32At(offset + 8);
+    std::uint16_t offsetFlags = be16At(offset + 12);
+    std::uint16_t window = be16At(offset + 14);
     std::size_t headerLength = static_cast<std::size_t>(offsetFlags >> 12) * 4;
     if (headerLength < 20) return malformed(Layer::kTcp, offset, "TCP header length under 20");
     if (headerLength > end - offset)
@@ -407,8 +415,7 @@ class Decoder {
 
   void udp(std::size_t offset, std::size_t end) {
     if (end - offset < 8) return malformed(Layer::kUdp, offset, "UDP header needs 8 bytes");
-    ByteReader r = at(offset);
-    std::uint16_t src = *r.u16(), dst = *r.u16(), length = *r.u16();
+    std::uint16_t src = be16At(offset), dst = be16At(offset + 2), length = be16At(offset + 4);
     push(Layer::kUdp, offset, 8);
     UdpFields& u = out_.udp;
     if (!u.present) u = UdpFields{true, src, dst, length};
@@ -526,6 +533,19 @@ class Decoder {
 
   bool http(std::size_t offset, std::size_t end) {
     std::string_view text(reinterpret_cast<const char*>(bytes_.data()) + offset, end - offset);
+    // Most TCP payloads are the middle of something: one look at the first byte rules them out.
+    switch (text[0]) {
+      case 'G':
+      case 'P':
+      case 'H':
+      case 'D':
+      case 'O':
+      case 'C':
+      case 'T':
+        break;
+      default:
+        return false;
+    }
     static constexpr std::string_view kMethods[] = {
         "GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "};
     for (std::string_view method : kMethods) {
