@@ -228,15 +228,14 @@ Status PcapWriter::write(const OutputFrame& frame) {
     return InvalidArgumentError("{}: a frame of {} bytes does not fit a record", out_.path(),
                                 frame.bytes.size());
   }
+  std::byte head[16];
+  storeLe32(head, static_cast<std::uint32_t>(seconds));
+  storeLe32(head + 4, static_cast<std::uint32_t>(nanoseconds_ ? fraction : fraction / 1000));
+  storeLe32(head + 8, static_cast<std::uint32_t>(frame.bytes.size()));
+  storeLe32(head + 12, wireLengthOf(frame));
   std::vector<std::byte>& buffer = out_.buffer();
-  const std::size_t at = buffer.size();
-  buffer.resize(at + 16 + frame.bytes.size());
-  std::byte* p = buffer.data() + at;
-  storeLe32(p, static_cast<std::uint32_t>(seconds));
-  storeLe32(p + 4, static_cast<std::uint32_t>(nanoseconds_ ? fraction : fraction / 1000));
-  storeLe32(p + 8, static_cast<std::uint32_t>(frame.bytes.size()));
-  storeLe32(p + 12, wireLengthOf(frame));
-  if (!frame.bytes.empty()) std::memcpy(p + 16, frame.bytes.data(), frame.bytes.size());
+  buffer.insert(buffer.end(), head, head + sizeof head);
+  buffer.insert(buffer.end(), frame.bytes.begin(), frame.bytes.end());
   return out_.flushIfFull();
 }
 
@@ -276,8 +275,7 @@ Status PcapngWriter::write(const OutputFrame& frame) {
     return InvalidArgumentError("{}: a comment of {} bytes does not fit one option", out_.path(),
                                 frame.comment.size());
   }
-  // The hot path of a large output: the block's size is known, so it is laid out in place
-  // (padding and the end-of-options mark are the zeros resize() leaves).
+  // The hot path of a large output: the block's size is known up front.
   const std::size_t size = frame.bytes.size();
   if (size > UINT32_MAX - 1024) {
     return InvalidArgumentError("{}: a frame of {} bytes does not fit a block", out_.path(), size);
@@ -286,26 +284,34 @@ Status PcapngWriter::write(const OutputFrame& frame) {
   const std::size_t comment = frame.comment.size();
   const std::size_t options = comment == 0 ? 0 : 4 + ((comment + 3) & ~std::size_t{3}) + 4;
   const auto length = static_cast<std::uint32_t>(28 + padded + options + 4);
+  // Appended piece by piece: resize() would zero the frame's bytes before copying them.
   std::vector<std::byte>& buffer = out_.buffer();
-  const std::size_t at = buffer.size();
-  buffer.resize(at + length);
-  std::byte* p = buffer.data() + at;
   const auto units = static_cast<std::uint64_t>(frame.timestampNs);
-  storeLe32(p, 6);
-  storeLe32(p + 4, length);
-  storeLe32(p + 8, frame.interface);
-  storeLe32(p + 12, static_cast<std::uint32_t>(units >> 32));
-  storeLe32(p + 16, static_cast<std::uint32_t>(units));
-  storeLe32(p + 20, static_cast<std::uint32_t>(size));
-  storeLe32(p + 24, wireLengthOf(frame));
-  if (size != 0) std::memcpy(p + 28, frame.bytes.data(), size);
+  std::byte head[28];
+  storeLe32(head, 6);
+  storeLe32(head + 4, length);
+  storeLe32(head + 8, frame.interface);
+  storeLe32(head + 12, static_cast<std::uint32_t>(units >> 32));
+  storeLe32(head + 16, static_cast<std::uint32_t>(units));
+  storeLe32(head + 20, static_cast<std::uint32_t>(size));
+  storeLe32(head + 24, wireLengthOf(frame));
+  buffer.insert(buffer.end(), head, head + sizeof head);
+  buffer.insert(buffer.end(), frame.bytes.begin(), frame.bytes.end());
+  static constexpr std::byte kZeros[4]{};
+  buffer.insert(buffer.end(), kZeros, kZeros + (padded - size));
   if (comment != 0) {
-    std::byte* o = p + 28 + padded;
-    storeLe16(o, 1);  // opt_comment
-    storeLe16(o + 2, static_cast<std::uint16_t>(comment));
-    std::memcpy(o + 4, frame.comment.data(), comment);
+    std::byte option[4];
+    storeLe16(option, 1);  // opt_comment
+    storeLe16(option + 2, static_cast<std::uint16_t>(comment));
+    buffer.insert(buffer.end(), option, option + 4);
+    const auto* text = reinterpret_cast<const std::byte*>(frame.comment.data());
+    buffer.insert(buffer.end(), text, text + comment);
+    buffer.insert(buffer.end(), kZeros, kZeros + (((comment + 3) & ~std::size_t{3}) - comment));
+    buffer.insert(buffer.end(), kZeros, kZeros + 4);  // opt_endofopt
   }
-  storeLe32(p + length - 4, length);
+  std::byte trailer[4];
+  storeLe32(trailer, length);
+  buffer.insert(buffer.end(), trailer, trailer + 4);
   return out_.flushIfFull();
 }
 

@@ -174,13 +174,20 @@ void TcpReassembler::add(const TcpSegment& segment) {
   arrival_ = segment.frame;
   Endpoint src{segment.src, segment.srcPort};
   Endpoint dst{segment.dst, segment.dstPort};
-  auto [it, inserted] = streams_.try_emplace(std::minmax(src, dst));
-  Stream& s = it->second;
-  if (inserted) {
-    s.id = stats_.streams++;
-    s.sides[0] = src;
-    s.sides[1] = dst;
+  // The ordered map keeps finish() in a stable order; the hash index finds a stream for each
+  // segment without a dozen address comparisons.
+  const std::pair<Endpoint, Endpoint> key = std::minmax(src, dst);
+  Stream* found;
+  if (auto hit = index_.find(key); hit != index_.end()) {
+    found = hit->second;
+  } else {
+    found = &streams_.try_emplace(key).first->second;
+    index_.emplace(key, found);
+    found->id = stats_.streams++;
+    found->sides[0] = src;
+    found->sides[1] = dst;
   }
+  Stream& s = *found;
   int dir = src == s.sides[0] ? 0 : 1;
   Direction& d = s.directions[dir];
   const bool syn = segment.flags & 0x02;

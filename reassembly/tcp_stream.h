@@ -9,11 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "custody/heap.h"
@@ -140,7 +142,22 @@ class TcpReassembler {
   TcpOptions options_;
   custody::Heap heap_;
   std::size_t borrowed_ = 0;  // bytes of stable segments held by reference
+  struct KeyHash {
+    std::size_t operator()(const std::pair<Endpoint, Endpoint>& k) const {
+      auto word = [](const Endpoint& e, int i) {
+        std::uint64_t w;
+        std::memcpy(&w, e.address.bytes.data() + 8 * i, 8);
+        return w;
+      };
+      std::uint64_t h =
+          word(k.first, 0) * 0x9e3779b97f4a7c15u ^ word(k.first, 1) * 0xc2b2ae3d27d4eb4fu ^
+          word(k.second, 0) * 0x165667b19e3779f9u ^ word(k.second, 1) * 0x27d4eb2f165667c5u ^
+          (std::uint64_t{k.first.port} << 16 | k.second.port) * 0x9e3779b97f4a7c15u;
+      return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+  };
   std::map<std::pair<Endpoint, Endpoint>, Stream> streams_;  // key: (lower, higher) endpoint
+  std::unordered_map<std::pair<Endpoint, Endpoint>, Stream*, KeyHash> index_;  // into streams_
   TcpStats stats_;
   std::vector<TcpFinding> findings_;
   std::uint64_t arrival_ = 0;  // frame of the segment add() is handling
