@@ -39,6 +39,8 @@ struct FileOutput::Background {
   std::mutex mutex;
   std::condition_variable changed;
   std::vector<std::byte> pending;
+  std::vector<FileOutput::Borrowed> pendingBorrowed;  // spans to gather into it first
+  std::vector<std::byte> gathered;
   std::uint64_t pendingAt = 0;  // its file offset
   bool busy = false, quit = false;
   Status error;  // the first failed write
@@ -57,6 +59,8 @@ FileOutput::FileOutput(FileOutput&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       path_(std::move(other.path_)),
       buffer_(std::move(other.buffer_)),
+      borrowed_(std::move(other.borrowed_)),
+      borrowedBytes_(std::exchange(other.borrowedBytes_, 0)),
       written_(other.written_),
       background_(std::move(other.background_)) {}
 
@@ -67,6 +71,8 @@ FileOutput& FileOutput::operator=(FileOutput&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
     buffer_ = std::move(other.buffer_);
+    borrowed_ = std::move(other.borrowed_);
+    borrowedBytes_ = std::exchange(other.borrowedBytes_, 0);
     written_ = other.written_;
     background_ = std::move(other.background_);
   }
@@ -101,7 +107,15 @@ Status FileOutput::handOff() {
         b->changed.wait(lock, [b] { return b->busy || b->quit; });
         if (!b->busy) return;  // quit, nothing left to write
         lock.unlock();
-        Status s = b->error.ok() ? writeAll(fd, b->pending, path, b->pendingAt) : Status();
+        Status s;
+        if (b->error.ok()) {
+          if (b->pendingBorrowed.empty()) {
+            s = writeAll(fd, b->pending, path, b->pendingAt);
+          } else {
+            gather(b->pending, b->pendingBorrowed, b->gathered);
+            s = writeAll(fd, b->gathered, path, b->pendingAt);
+          }
+        }
         lock.lock();
         if (!s.ok()) b->error = std::move(s);
         b->busy = false;
@@ -113,13 +127,35 @@ Status FileOutput::handOff() {
   {
     std::lock_guard lock(background_->mutex);
     std::swap(background_->pending, buffer_);
+    std::swap(background_->pendingBorrowed, borrowed_);
     background_->pendingAt = written_;
     background_->busy = true;
   }
   background_->changed.notify_all();
-  written_ += background_->pending.size();  // the thread only reads it
+  written_ += background_->pending.size() + borrowedBytes_;  // the thread only reads them
   buffer_.clear();
+  borrowed_.clear();
+  borrowedBytes_ = 0;
   return Status();
+}
+
+void FileOutput::borrow(std::span<const std::byte> bytes) {
+  if (bytes.empty()) return;
+  borrowed_.push_back({buffer_.size(), bytes});
+  borrowedBytes_ += bytes.size();
+}
+
+void FileOutput::gather(std::vector<std::byte>& own, const std::vector<Borrowed>& borrowed,
+                        std::vector<std::byte>& out) {
+  out.clear();
+  std::size_t from = 0;
+  for (const Borrowed& b : borrowed) {
+    out.insert(out.end(), own.begin() + static_cast<std::ptrdiff_t>(from),
+               own.begin() + static_cast<std::ptrdiff_t>(b.after));
+    out.insert(out.end(), b.bytes.begin(), b.bytes.end());
+    from = b.after;
+  }
+  out.insert(out.end(), own.begin() + static_cast<std::ptrdiff_t>(from), own.end());
 }
 
 Status FileOutput::drain() {
@@ -132,6 +168,13 @@ Status FileOutput::drain() {
 Status FileOutput::flush() {
   if (fd_ < 0) return InvalidArgumentError("{}: already closed", path_);
   WARDEN_TRY(drain());
+  if (!borrowed_.empty()) {
+    std::vector<std::byte> gathered;
+    gather(buffer_, borrowed_, gathered);
+    buffer_.swap(gathered);
+    borrowed_.clear();
+    borrowedBytes_ = 0;
+  }
   WARDEN_TRY(writeAll(fd_, buffer_, path_, written_));
   written_ += buffer_.size();
   buffer_.clear();
@@ -235,7 +278,11 @@ Status PcapWriter::write(const OutputFrame& frame) {
   storeLe32(head + 12, wireLengthOf(frame));
   std::vector<std::byte>& buffer = out_.buffer();
   buffer.insert(buffer.end(), head, head + sizeof head);
-  buffer.insert(buffer.end(), frame.bytes.begin(), frame.bytes.end());
+  if (frame.stable) {
+    out_.borrow(frame.bytes);
+  } else {
+    buffer.insert(buffer.end(), frame.bytes.begin(), frame.bytes.end());
+  }
   return out_.flushIfFull();
 }
 
@@ -296,7 +343,11 @@ Status PcapngWriter::write(const OutputFrame& frame) {
   storeLe32(head + 20, static_cast<std::uint32_t>(size));
   storeLe32(head + 24, wireLengthOf(frame));
   buffer.insert(buffer.end(), head, head + sizeof head);
-  buffer.insert(buffer.end(), frame.bytes.begin(), frame.bytes.end());
+  if (frame.stable) {
+    out_.borrow(frame.bytes);
+  } else {
+    buffer.insert(buffer.end(), frame.bytes.begin(), frame.bytes.end());
+  }
   static constexpr std::byte kZeros[4]{};
   buffer.insert(buffer.end(), kZeros, kZeros + (padded - size));
   if (comment != 0) {

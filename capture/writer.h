@@ -20,6 +20,9 @@ struct OutputFrame {
   std::span<const std::byte> bytes;
   std::uint32_t interface = 0;  // pcapng: an id from addInterface()
   std::string_view comment;     // pcapng: written as opt_comment
+  // The bytes stay valid until the writer is closed (a mapped capture's frames): they are copied
+  // into the file's buffer by its writer thread, not by the caller.
+  bool stable = false;
 };
 
 // A file written through a buffer.
@@ -36,11 +39,15 @@ class FileOutput {
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
   std::vector<std::byte>& buffer() { return buffer_; }
-  std::uint64_t bytesWritten() const { return written_ + buffer_.size(); }
+  // Queues `bytes` (valid until close()) after what the buffer holds now.
+  void borrow(std::span<const std::byte> bytes);
+  std::uint64_t bytesWritten() const { return written_ + buffer_.size() + borrowedBytes_; }
   // Once the buffer holds more than a megabyte, hands it to a thread of the FileOutput's own that
   // writes it while the caller fills the next one (a large output's write() calls cost as much as
   // building it). A failed write is reported by the next flushIfFull(), flush() or close().
-  Status flushIfFull() { return buffer_.size() >= (1u << 20) ? handOff() : Status(); }
+  Status flushIfFull() {
+    return buffer_.size() + borrowedBytes_ >= (1u << 20) ? handOff() : Status();
+  }
   // Writes everything out now (after what the thread still writes).
   Status flush();
   Status close();
@@ -53,7 +60,17 @@ class FileOutput {
   void stopBackground();
   int fd_ = -1;
   std::string path_;
+  // A borrowed span, written after buffer_[0, after).
+  struct Borrowed {
+    std::size_t after;
+    std::span<const std::byte> bytes;
+  };
+  // The buffer with the borrowed spans in their places.
+  static void gather(std::vector<std::byte>& own, const std::vector<Borrowed>& borrowed,
+                     std::vector<std::byte>& out);
   std::vector<std::byte> buffer_;
+  std::vector<Borrowed> borrowed_;
+  std::size_t borrowedBytes_ = 0;
   std::uint64_t written_ = 0;  // handed off or written
   std::unique_ptr<Background> background_;
 };

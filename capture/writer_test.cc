@@ -114,5 +114,64 @@ TEST(FileOutput, AFailedBackgroundWriteIsReported) {
   EXPECT_THAT(failed.message(), HasSubstr("No space left"));
 }
 
+// Borrowed spans go out in order between the buffer's bytes, through the writer thread and
+// through flush(), and the byte count includes them.
+TEST(FileOutput, BorrowedBytesGoOutInOrderWithTheBuffered) {
+  std::string path = tempFile("borrow.bin");
+  std::vector<std::vector<std::byte>> borrowed;
+  for (std::size_t i = 0; i < 3000; ++i)
+    borrowed.emplace_back(i * 7 % 1500, static_cast<std::byte>(i % 251));
+  std::vector<std::byte> expected;
+  {
+    Result<FileOutput> out = FileOutput::create(path);
+    ASSERT_TRUE(out.ok());
+    for (std::size_t i = 0; i < borrowed.size(); ++i) {
+      std::vector<std::byte> own(i % 5, static_cast<std::byte>(0xA0 + i % 7));
+      out->buffer().insert(out->buffer().end(), own.begin(), own.end());
+      expected.insert(expected.end(), own.begin(), own.end());
+      out->borrow(borrowed[i]);
+      expected.insert(expected.end(), borrowed[i].begin(), borrowed[i].end());
+      ASSERT_TRUE(out->flushIfFull().ok());
+      if (i == 1234) {
+        ASSERT_TRUE(out->flush().ok());
+      }
+      ASSERT_EQ(out->bytesWritten(), expected.size());
+    }
+    ASSERT_TRUE(out->close().ok());
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), reinterpret_cast<const char*>(expected.data())));
+  std::filesystem::remove(path);
+}
+
+// A stable frame's block is the same bytes as a copied one's, comments and padding included.
+TEST(PcapngWriter, StableFramesWriteTheSameBlocksAsCopiedOnes) {
+  std::vector<std::byte> bytes(61, std::byte{7});
+  std::string files[2];
+  for (int stable = 0; stable < 2; ++stable) {
+    files[stable] = tempFile(stable ? "stable.pcapng" : "copied.pcapng");
+    Result<PcapngWriter> w = PcapngWriter::create(files[stable]);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->addInterface(link::kEthernet).ok());
+    for (std::size_t n : {61, 60, 1, 0}) {
+      std::span<const std::byte> frame(bytes.data(), n);
+      ASSERT_TRUE(w->write({5, 0, frame, 0, n % 2 ? "odd" : "", stable == 1}).ok());
+    }
+    ASSERT_TRUE(w->close().ok());
+  }
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(read(files[0]), read(files[1]));
+  Result<Capture> c = Capture::open(files[1], OpenOptions{.strict = true});
+  ASSERT_TRUE(c.ok()) << c.status().toString();
+  EXPECT_EQ(c->frameCount(), 4u);
+  EXPECT_EQ(c->frame(0).comment, "odd");
+  for (const std::string& f : files) std::filesystem::remove(f);
+}
+
 }  // namespace
 }  // namespace warden::capture

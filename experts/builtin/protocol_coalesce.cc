@@ -96,8 +96,8 @@ class Output {
   }
   Status write(const std::string& path, std::uint32_t linkType, std::uint32_t interfaceId,
                std::int64_t time, std::uint32_t wireLength, std::span<const std::byte> bytes,
-               std::string_view comment) {
-    capture::OutputFrame f{time, wireLength, bytes, 0, comment};
+               std::string_view comment, bool stable) {
+    capture::OutputFrame f{time, wireLength, bytes, 0, comment, stable};
     if (pcapng_) {
       auto& w = std::get<capture::PcapngWriter>(writer_);
       std::uint64_t k = static_cast<std::uint64_t>(interfaceId) << 32 | linkType;
@@ -352,8 +352,10 @@ class Writer {
     }
     auto piece = plan_.pieces.find(f.frameNumber);
     if (piece == plan_.pieces.end()) {
+      // Frame bytes stay valid until the run ends, after the output is closed: the writer's
+      // thread copies them, not this one.
       put(f.linkType, f.interfaceId, f.timestampNs, f.wireLength, bytes,
-          f.comment ? std::string_view(f.comment) : std::string_view());
+          f.comment ? std::string_view(f.comment) : std::string_view(), true);
       return ok_;
     }
     kit::decode(f, decoded_);
@@ -386,9 +388,11 @@ class Writer {
   }
 
   void put(std::uint32_t linkType, std::uint32_t interfaceId, std::int64_t time,
-           std::uint32_t wireLength, std::span<const std::byte> bytes, std::string_view comment) {
+           std::uint32_t wireLength, std::span<const std::byte> bytes, std::string_view comment,
+           bool stable) {
     if (!ok_) return;
-    Status s = output_.write(path_, linkType, interfaceId, time, wireLength, bytes, comment);
+    Status s =
+        output_.write(path_, linkType, interfaceId, time, wireLength, bytes, comment, stable);
     if (!s.ok()) return fail(fmt::format("writing {}: {}", path_, s.toString()));
     ++counts_.framesOut;
   }
@@ -398,7 +402,7 @@ class Writer {
                     std::span<const std::uint64_t> frames) {
     std::string list = frameList(frames);
     put(model.linkType, model.interfaceId, at.timestampNs, 0, bytes,
-        fmt::format("Warden coalesced {} from frames {}", kind, list));
+        fmt::format("Warden coalesced {} from frames {}", kind, list), false);
     if (ok_ && !row_.text("Kind", kind)
                     .frame("Output frame", counts_.framesOut)
                     .count("Bytes", bytes.size())
