@@ -54,7 +54,7 @@ class SecondHalf {
  private:
   static constexpr int kChain = 16;                // plausible headers in a row
   static constexpr std::size_t kSearch = 1 << 20;  // bytes searched for a start
-  static constexpr std::uint64_t kReleaseEvery = 16 << 20;
+  static constexpr std::uint64_t kReleaseEvery = 4 << 20;
 
   bool ordinary(const RecordHeader& h) const {
     return h.captured <= limit_ && h.captured <= h.wire && h.wire <= (1u << 20) &&
