@@ -66,6 +66,7 @@ std::uint16_t rawPort() {
         if (fd < 0) return;
         std::thread([fd] {
           warden::rpc::Socket s(fd);
+          s.setSpin(true);  // as Warden's server does: the same socket code on both sides
           int one = 1;
           (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           std::vector<std::byte> in(kRequestBytes), out(kResponseBytes);
@@ -82,6 +83,7 @@ std::uint16_t rawPort() {
 void BM_RawPingPong(benchmark::State& state) {
   auto socket = warden::rpc::connectTcp("127.0.0.1", rawPort(), 5s);
   warden::rpc::Socket& s = socket.value();
+  s.setSpin(true);  // as Warden's client does
   std::vector<std::byte> out(kRequestBytes), in(kResponseBytes);
   for (auto _ : state) {
     if (!s.writeAll(out).ok() || !s.readExactly(in, 5s).ok()) state.SkipWithError("raw I/O");

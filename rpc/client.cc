@@ -117,6 +117,7 @@ Status ClientBinding::connect() {
         connectTcp(target_.networkAddress, static_cast<std::uint16_t>(std::stoul(target_.endpoint)),
                    options_.timeout));
   }
+  socket_.setSpin(true);  // a caller waits for each reply
   return {};
 }
 

@@ -467,6 +467,7 @@ void Server::Impl::accept(Endpoint& endpoint) {
     }
     Connection& c = connections.emplace_back();
     c.socket = Socket(fd);
+    c.socket.setSpin(true);  // the next request of a busy client follows its reply closely
     c.thread = std::thread([this, &c, &endpoint] { serve(c, endpoint); });
   }
 }

@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace warden::rpc {
 
@@ -55,8 +57,25 @@ Socket& Socket::operator=(Socket&& other) noexcept {
     buffer_ = std::move(other.buffer_);
     begin_ = other.begin_;
     end_ = other.end_;
+    spinEnabled_ = other.spinEnabled_;
   }
   return *this;
+}
+
+bool Socket::spin() {
+  if (!spinEnabled_) return false;
+  if (spinBackoff_ == 0) return true;
+  --spinBackoff_;
+  return false;
+}
+
+void Socket::spun(bool paid) {
+  if (paid) {
+    spinPenalty_ = 0;
+  } else {
+    spinPenalty_ = std::min<std::uint32_t>(spinPenalty_ == 0 ? 16 : spinPenalty_ * 2, 4096);
+    spinBackoff_ = spinPenalty_;
+  }
 }
 
 Status Socket::readExactly(std::span<std::byte> out, std::chrono::milliseconds timeout) {
@@ -76,6 +95,24 @@ Status Socket::readExactly(std::span<std::byte> out, std::chrono::milliseconds t
     std::byte* into = direct ? out.data() + done : buffer_.data();
     const std::size_t room = direct ? out.size() - done : buffer_.size();
     ssize_t n = ::recv(fd_, into, room, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && spin()) {
+      // A reply on a quiet machine comes back in microseconds, and a blocked thread's wake-up
+      // costs more than that: wait on the CPU for a moment first. Only while it pays (a wait
+      // that found nothing backs off for a while, longer each time) and only as many at once
+      // as there are cores to spare, so busy machines and many threads keep blocking.
+      static std::atomic<unsigned> spinning{0};
+      static const unsigned maxSpinning = std::max(1u, std::thread::hardware_concurrency());
+      if (spinning.fetch_add(1, std::memory_order_relaxed) < maxSpinning) {
+        const auto until = std::chrono::steady_clock::now() + kSpin;
+        do {
+          __builtin_ia32_pause();
+          n = ::recv(fd_, into, room, MSG_DONTWAIT);
+        } while (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+                 std::chrono::steady_clock::now() < until);
+        spun(n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK));
+      }
+      spinning.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       pollfd p{fd_, POLLIN, 0};
       int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));

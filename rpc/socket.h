@@ -23,7 +23,8 @@ class Socket {
       : fd_(other.release()),
         buffer_(std::move(other.buffer_)),
         begin_(other.begin_),
-        end_(other.end_) {}
+        end_(other.end_),
+        spinEnabled_(other.spinEnabled_) {}
   Socket& operator=(Socket&& other) noexcept;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -49,13 +50,22 @@ class Socket {
   // side that has unread bytes would otherwise reset the connection, and the peer could lose the
   // last PDU it was sent.
   void drain(std::chrono::milliseconds timeout);
+  // Reads that find nothing wait on the CPU for up to kSpin before blocking in poll() (see
+  // readExactly); off for sockets that mostly wait long (listeners, idle connections).
+  void setSpin(bool on) { spinEnabled_ = on; }
 
  private:
   static constexpr std::size_t kBufferBytes = 64 * 1024;
+  static constexpr std::chrono::microseconds kSpin{50};
+  bool spin();           // whether this wait may spin
+  void spun(bool paid);  // whether the spin found data
   int fd_ = -1;
   std::vector<std::byte> buffer_;  // bytes received and not yet read: [begin_, end_)
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  bool spinEnabled_ = false;
+  std::uint32_t spinBackoff_ = 0;  // waits left before spinning again
+  std::uint32_t spinPenalty_ = 0;
 };
 
 // ncacn_ip_tcp: IPv4 or IPv6 `host` (a literal or a name), `port`.
