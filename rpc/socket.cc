@@ -98,10 +98,10 @@ Status Socket::readExactly(std::span<std::byte> out, std::chrono::milliseconds t
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && spin()) {
       // A reply on a quiet machine comes back in microseconds, and a blocked thread's wake-up
       // costs more than that: wait on the CPU for a moment first. Only while it pays (a wait
-      // that found nothing backs off for a while, longer each time) and only as many at once
-      // as there are cores to spare, so busy machines and many threads keep blocking.
+      // that found nothing backs off for a while, longer each time), and no more at once than
+      // half the cores, so the other half always runs the threads that have work.
       static std::atomic<unsigned> spinning{0};
-      static const unsigned maxSpinning = std::max(1u, std::thread::hardware_concurrency());
+      static const unsigned maxSpinning = std::max(1u, std::thread::hardware_concurrency() / 2);
       if (spinning.fetch_add(1, std::memory_order_relaxed) < maxSpinning) {
         const auto until = std::chrono::steady_clock::now() + kSpin;
         do {
