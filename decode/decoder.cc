@@ -204,11 +204,13 @@ class Decoder {
     push(Layer::kArp, offset, size() - offset);
   }
 
+  // RFC 1071 over an IPv4 header (a multiple of 4 bytes): 32-bit words summed in 64 bits, folded.
   static std::uint16_t internetChecksum(std::span<const std::byte> header) {
-    std::uint32_t sum = 0;
-    for (std::size_t i = 0; i + 1 < header.size(); i += 2) {
-      sum +=
-          (static_cast<std::uint32_t>(header[i]) << 8) | static_cast<std::uint32_t>(header[i + 1]);
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i + 3 < header.size(); i += 4) {
+      std::uint32_t word;
+      std::memcpy(&word, header.data() + i, 4);
+      sum += kHostEndian == Endian::kBig ? word : byteSwap(word);
     }
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<std::uint16_t>(~sum);
@@ -388,21 +390,20 @@ class Decoder {
       if (end - pos < 2) return;
       std::size_t length = static_cast<std::uint8_t>(bytes_[pos + 1]);
       if (length < 2 || length > end - pos) return;  // tshark flags these; the header is still used
-      ByteReader r = at(pos + 2);
-      switch (kind) {
+      switch (kind) {                                // `length` bytes are there: checked above
         case 2:
-          if (length == 4) t.mss = *r.u16();
+          if (length == 4) t.mss = be16At(pos + 2);
           break;
         case 3:
-          if (length == 3) t.windowScale = *r.u8();
+          if (length == 3) t.windowScale = u8At(pos + 2);
           break;
         case 4:
           t.sackPermitted = length == 2;
           break;
         case 8:
           if (length == 10) {
-            t.tsVal = *r.u32();
-            t.tsEcr = *r.u32();
+            t.tsVal = be32At(pos + 2);
+            t.tsEcr = be32At(pos + 6);
             t.hasTimestamps = true;
           }
           break;

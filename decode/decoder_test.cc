@@ -71,6 +71,30 @@ TEST(Decoder, VlanTaggedTcpSynWithOptions) {
   EXPECT_EQ(findField("no.such.field"), nullptr);
 }
 
+// The IPv4 header checksum (RFC 1071): a header whose checksum is right, the same with one bit
+// changed, and one with 4 bytes of options (an odd number of 16-bit words per 32-bit one).
+TEST(Decoder, Ipv4HeaderChecksum) {
+  constexpr std::uint16_t kLinkRaw = 101;  // LINKTYPE_RAW: the frame is the IP packet
+  DecodedFrame d;
+  auto good = hex("45000073 00004000 4011b861 c0a80001 c0a800c7");
+  decodeFrame(good, kLinkRaw, static_cast<std::uint32_t>(good.size()), d);
+  EXPECT_TRUE(d.ipv4.present);
+  EXPECT_TRUE(d.ipv4.checksumGood);
+  good[12] ^= std::byte{1};
+  decodeFrame(good, kLinkRaw, static_cast<std::uint32_t>(good.size()), d);
+  EXPECT_FALSE(d.ipv4.checksumGood);
+  // IHL 6 with a router-alert option, its checksum computed here over all 24 bytes.
+  auto options = hex("46000018 00000000 01020000 0a000001 0a000002 94040000");
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < options.size(); i += 2)
+    sum += static_cast<std::uint32_t>(options[i]) << 8 | static_cast<std::uint32_t>(options[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  options[10] = static_cast<std::byte>((~sum >> 8) & 0xff);
+  options[11] = static_cast<std::byte>(~sum & 0xff);
+  decodeFrame(options, kLinkRaw, static_cast<std::uint32_t>(options.size()), d);
+  EXPECT_TRUE(d.ipv4.checksumGood);
+}
+
 TEST(Decoder, EveryTruncationIsMarkedNeverReadPastTheEnd) {
   auto frame = hex(kVlanTcpSyn);
   for (std::size_t n = 0; n < frame.size(); ++n) {
