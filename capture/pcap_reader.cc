@@ -23,6 +23,12 @@ RecordHeader readRecord(std::span<const std::byte> data, std::size_t pos, Endian
   ByteReader r(data.subspan(pos, kRecordHeaderBytes), pos, endian);
   return {*r.u32(), *r.u32(), *r.u32(), *r.u32()};
 }
+// The index entry of a record whose data starts at `body`.
+FrameRecord entryOf(const RecordHeader& h, std::size_t body, std::int64_t fractionUnit,
+                    std::uint32_t iface) {
+  return FrameRecord{body, std::int64_t{h.seconds} * 1'000'000'000 + h.fraction * fractionUnit,
+                     h.captured, h.wire, iface};
+}
 
 // The second half of a large capture, indexed by a second thread while the first half is: record
 // headers are a chain of dependent loads, so two chains go about twice as fast. Where a record
@@ -88,9 +94,7 @@ class SecondHalf {
       RecordHeader h = readRecord(data_, pos, endian_);
       std::size_t body = pos + kRecordHeaderBytes;
       if (!ordinary(h) || h.captured > data_.size() - body) break;
-      records_.push_back(
-          FrameRecord{body, std::int64_t{h.seconds} * 1'000'000'000 + h.fraction * fractionUnit_,
-                      h.captured, h.wire, iface});
+      records_.push_back(entryOf(h, body, fractionUnit_, iface));
       pos = body + h.captured;
       if (pos >= released + kReleaseEvery) {  // resident memory stays flat here too
         builder.releaseBehind(released, pos);
@@ -150,8 +154,9 @@ Status indexPcap(CaptureBuilder& builder) {
                     fractionUnit, iface);
   while (pos < data.size()) {
     if (pos == second.start()) {  // the guess was a record boundary: take what it read
-      for (const FrameRecord& r : second.records()) builder.addFrame(r);
-      builder.countSecondThread(second.records().size());
+      const std::vector<FrameRecord>& records = second.records();
+      for (const FrameRecord& r : records) builder.addFrame(r);
+      builder.countSecondThread(records.size());
       pos = second.end();
       if (pos >= data.size()) break;
     }
@@ -163,11 +168,8 @@ Status indexPcap(CaptureBuilder& builder) {
     // Record headers are a dependent chain of loads one record apart; ask for the bytes a few
     // pages ahead so the sequential stream is in cache when the chain gets there.
     __builtin_prefetch(data.data() + std::min(pos + kPrefetchDistance, data.size() - 1));
-    ByteReader record(data.subspan(pos, kRecordHeaderBytes), pos, header.endian());
-    std::uint32_t seconds = *record.u32();
-    std::uint32_t fraction = *record.u32();
-    std::uint32_t captured = *record.u32();
-    std::uint32_t wire = *record.u32();
+    const RecordHeader h = readRecord(data, pos, header.endian());
+    const std::uint32_t captured = h.captured;
     if (captured > maxFrame) {
       return builder.stop(
           MalformedError("record {} at offset {}: captured length {} exceeds the {}-byte limit",
@@ -185,9 +187,7 @@ Status indexPcap(CaptureBuilder& builder) {
                               number, pos, captured, snaplen);
       }
     }
-    builder.addFrame(FrameRecord{body,
-                                 std::int64_t{seconds} * 1'000'000'000 + fraction * fractionUnit,
-                                 captured, wire, iface});
+    builder.addFrame(entryOf(h, body, fractionUnit, iface));
     pos = body + captured;
   }
   if (longerThanSnaplen > 0) {
