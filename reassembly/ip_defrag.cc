@@ -129,6 +129,14 @@ void Defragmenter::expire(std::int64_t nowNs) {
   }
 }
 
+std::uint64_t Defragmenter::oldestFrame() const {
+  std::uint64_t oldest = UINT64_MAX;
+  for (const auto& [key, p] : pending_) {
+    for (const Piece& piece : p.pieces) oldest = std::min(oldest, piece.frame);
+  }
+  return oldest;
+}
+
 bool Defragmenter::evictOldest(const Key& keep) {
   auto oldest = pending_.end();
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {

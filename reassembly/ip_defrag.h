@@ -88,6 +88,10 @@ class Defragmenter {
   std::optional<Datagram> add(const Fragment& fragment);
   // Datagrams still waiting for fragments.
   std::size_t pending() const { return pending_.size(); }
+  // Drops datagrams idle longer than the timeout at capture time nowNs, as add() does first.
+  void expireIdle(std::int64_t nowNs) { expire(nowNs); }
+  // The lowest frame number among waiting fragments (UINT64_MAX: none).
+  std::uint64_t oldestFrame() const;
   const DefragStats& stats() const { return stats_; }
   const std::vector<DefragFinding>& findings() const { return findings_; }
 

@@ -194,6 +194,23 @@ TEST(Defragmenter, IdleDatagramsTimeOut) {
   EXPECT_EQ(defrag.pending(), 2u);
 }
 
+// A consumer holding frames until their datagram completes asks for the oldest waiting fragment,
+// and times idle datagrams out as capture time passes without another fragment.
+TEST(Defragmenter, TheOldestWaitingFragmentAndIdleExpiry) {
+  Defragmenter defrag({.timeoutNs = 1'000'000'000});
+  std::vector<std::byte> a, b, c;
+  EXPECT_EQ(defrag.oldestFrame(), UINT64_MAX);
+  EXPECT_FALSE(defrag.add(piece(c, 16, 8, false, 'c', 5, 0)));
+  EXPECT_FALSE(defrag.add(piece(a, 0, 8, true, 'a', 6, 0)));
+  EXPECT_EQ(defrag.oldestFrame(), 5u);
+  defrag.expireIdle(1'000'000'000);  // idle exactly the timeout: kept
+  EXPECT_EQ(defrag.pending(), 1u);
+  defrag.expireIdle(1'000'000'001);
+  EXPECT_EQ(defrag.pending(), 0u);
+  EXPECT_EQ(defrag.stats().timedOut, 1u);
+  EXPECT_EQ(defrag.oldestFrame(), UINT64_MAX);
+}
+
 TEST(Defragmenter, MemoryBudgetEvictsTheOldestDatagram) {
   Defragmenter defrag({.memoryBudget = 3000});
   std::vector<std::vector<std::byte>> storage(5);

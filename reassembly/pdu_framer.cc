@@ -160,11 +160,15 @@ void PduFramer::begin(Direction& d, std::uint64_t offset) {
   d.kept.clear();
   d.line.clear();
   d.frames.clear();
+  d.minFrame = UINT64_MAX;
 }
 
 void PduFramer::take(Direction& d, std::span<const std::byte> bytes) {
   if (bytes.empty()) return;
-  if (d.frames.empty() || d.frames.back() != currentFrame_) d.frames.push_back(currentFrame_);
+  if (d.frames.empty() || d.frames.back() != currentFrame_) {
+    d.frames.push_back(currentFrame_);
+    d.minFrame = std::min(d.minFrame, currentFrame_);
+  }
   std::size_t room = options_.keepBytes > d.kept.size() ? options_.keepBytes - d.kept.size() : 0;
   std::size_t copy = std::min(room, bytes.size());
   d.kept.insert(d.kept.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(copy));
@@ -406,6 +410,18 @@ void PduFramer::add(const Delivery& delivery) {
     begin(d, delivery.offset);
   }
   consume(s, d, dir, bytes, delivery.frame);
+}
+
+std::uint64_t PduFramer::oldestOpenFrame(std::uint64_t maxLength) const {
+  std::uint64_t oldest = UINT64_MAX;
+  for (const auto& [id, s] : streams_) {
+    for (const Direction& d : s.directions) {
+      if (d.frames.empty() || d.length > maxLength) continue;
+      if (d.state == State::kBody && d.length + d.remaining > maxLength) continue;
+      oldest = std::min(oldest, d.minFrame);
+    }
+  }
+  return oldest;
 }
 
 void PduFramer::finish() {

@@ -62,6 +62,9 @@ class PduFramer {
   // The capture ended: PDUs still open are emitted (HTTP bodies that run to the close complete).
   void finish();
   const FramerStats& stats() const { return stats_; }
+  // The lowest frame number carrying bytes of a PDU still open whose length is, or is announced
+  // as, at most maxLength (UINT64_MAX: none). Walks every stream: call it now and then.
+  std::uint64_t oldestOpenFrame(std::uint64_t maxLength) const;
 
  private:
   enum class State : std::uint8_t {
@@ -85,6 +88,7 @@ class PduFramer {
     std::vector<std::byte> kept;  // first keepBytes of the open PDU
     std::vector<char> line;       // header or chunk line being collected
     std::vector<std::uint64_t> frames;
+    std::uint64_t minFrame = UINT64_MAX;  // the lowest in frames (they are in stream order)
     bool afterGap = false;
     const TcpEndpoint* from = nullptr;
     const TcpEndpoint* to = nullptr;

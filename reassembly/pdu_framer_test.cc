@@ -224,6 +224,21 @@ TEST(PduFramer, AGapCutsOnePduAndFramingResumesAtTheNextStart) {
   EXPECT_EQ(f.framer.stats().incomplete, 1u);
 }
 
+// What a consumer that holds frames until their PDU is decided waits for: the lowest frame of each
+// open PDU no longer than the limit, by its bytes so far or by the length its header announced.
+TEST(PduFramer, TheOldestOpenFrameIsThatOfAnOpenPduWithinTheLimit) {
+  Framed f;
+  EXPECT_EQ(f.framer.oldestOpenFrame(100), UINT64_MAX);
+  f.send(0, "POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\nhel");  // frame 1
+  f.send(1, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");    // frame 2
+  EXPECT_EQ(f.framer.oldestOpenFrame(100), 1u) << "the response announced 1000 bytes";
+  EXPECT_EQ(f.framer.oldestOpenFrame(2000), 1u);
+  f.send(0, "lo, wor");  // frame 3 ends the request
+  EXPECT_EQ(f.framer.oldestOpenFrame(100), UINT64_MAX);
+  EXPECT_EQ(f.framer.oldestOpenFrame(2000), 2u);
+  EXPECT_EQ(f.framer.oldestOpenFrame(10), UINT64_MAX) << "its header alone is longer than 10";
+}
+
 TEST(PduFramer, HostileLengthsNeitherHangNorAllocate) {
   Framed f;
   f.server.port = 445;

@@ -34,6 +34,7 @@ std::optional<TcpSegment> tcpSegmentOf(std::span<const std::byte> frame,
   s.srcPort = decoded.tcp.srcPort;
   s.dstPort = decoded.tcp.dstPort;
   s.seq = decoded.tcp.seq;
+  s.ack = decoded.tcp.ack;
   s.flags = decoded.tcp.flags;
   std::size_t start = std::min<std::size_t>(decoded.payloadOffset, frame.size());
   std::size_t length = std::min<std::size_t>(decoded.payloadLength, frame.size() - start);
@@ -121,11 +122,26 @@ void TcpReassembler::skipGap(Stream& s, int dir, std::uint64_t frame) {
   drain(s, dir);
 }
 
+// The peer acknowledged direction `dir` up to `ack`. Bytes it acknowledged that the capture never
+// showed were received and will not be sent again: a hole before that point is a gap now.
+void TcpReassembler::acknowledged(Stream& s, int dir, std::uint32_t ack, std::uint64_t frame) {
+  Direction& d = s.directions[dir];
+  if (d.waiting.empty()) return;
+  std::uint64_t acked = offsetOf(d, ack);
+  if (acked == UINT64_MAX) return;
+  while (!d.waiting.empty() && d.next < acked && d.waiting.begin()->first <= acked)
+    skipGap(s, dir, frame);
+}
+
 void TcpReassembler::flushAll(Stream& s, int dir, std::uint64_t frame) {
   while (!s.directions[dir].waiting.empty()) skipGap(s, dir, frame);
 }
 
 void TcpReassembler::release(const Piece& piece) {
+  auto held = std::lower_bound(heldFrames_.begin(), heldFrames_.end(),
+                               std::pair<std::uint64_t, std::uint32_t>{piece.frame, 0});
+  if (held != heldFrames_.end() && held->first == piece.frame) --held->second;
+  while (!heldFrames_.empty() && heldFrames_.front().second == 0) heldFrames_.pop_front();
   if (piece.borrowed) {
     borrowed_ -= piece.length;
   } else {
@@ -164,6 +180,17 @@ bool TcpReassembler::hold(Stream& s, int dir, std::uint64_t offset,
     held = static_cast<const std::byte*>(copy);
   }
   d.waiting.emplace(offset, Piece{frame, static_cast<std::uint32_t>(bytes.size()), held, stable});
+  if (heldFrames_.empty() || heldFrames_.back().first < frame) {
+    heldFrames_.emplace_back(frame, 1);
+  } else {
+    auto at = std::lower_bound(heldFrames_.begin(), heldFrames_.end(),
+                               std::pair<std::uint64_t, std::uint32_t>{frame, 0});
+    if (at != heldFrames_.end() && at->first == frame) {
+      ++at->second;
+    } else {
+      heldFrames_.insert(at, {frame, 1});  // frames added out of order: not a capture's
+    }
+  }
   d.waitingBytes += bytes.size();
   stats_.peakBuffered = std::max(stats_.peakBuffered, heap_.stats().liveBytes + borrowed_);
   return true;
@@ -190,6 +217,7 @@ void TcpReassembler::add(const TcpSegment& segment) {
   Stream& s = *found;
   int dir = src == s.sides[0] ? 0 : 1;
   Direction& d = s.directions[dir];
+  if (segment.flags & 0x10) acknowledged(s, 1 - dir, segment.ack, segment.frame);
   const bool syn = segment.flags & 0x02;
   const bool fin = segment.flags & 0x01;
   std::uint32_t dataSeq = syn ? segment.seq + 1 : segment.seq;  // SYN takes one number

@@ -1,15 +1,17 @@
 // TCP stream reassembly, per direction: bytes are delivered in sequence order from the initial
 // sequence number (or from the first segment seen, for a capture that starts mid-stream).
-// Out-of-order segments wait in a bounded window; when the window fills, or the stream ends, a
-// hole is reported as a gap and skipped instead of stalling. Retransmissions whose bytes differ
-// from what was already taken are conflicts; data after FIN is flagged. Anomalies are findings
-// with frame numbers, never errors. Buffered bytes live in one custody Heap whose quota is the
-// global budget; a stream over its own budget, or any stream when the global one is hit, has its
-// buffer flushed past the gap (counted as evicted).
+// Out-of-order segments wait in a bounded window; when the peer acknowledges bytes past a hole (it
+// received what the capture missed, so they will not come again), when the window fills, or when
+// the capture ends, the hole is reported as a gap and skipped instead of stalling. Retransmissions
+// whose bytes differ from what was already taken are conflicts; data after FIN is flagged.
+// Anomalies are findings with frame numbers, never errors. Buffered bytes live in one custody Heap
+// whose quota is the global budget; a stream over its own budget, or any stream when the global one
+// is hit, has its buffer flushed past the gap (counted as evicted).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -34,7 +36,8 @@ struct TcpSegment {
   decode::Address src, dst;
   std::uint16_t srcPort = 0, dstPort = 0;
   std::uint32_t seq = 0;
-  std::uint16_t flags = 0;  // FIN 0x01 SYN 0x02 RST 0x04
+  std::uint32_t ack = 0;    // with ACK set: the next byte the sender expects from its peer
+  std::uint16_t flags = 0;  // FIN 0x01 SYN 0x02 RST 0x04 ACK 0x10
   std::span<const std::byte> payload;
   std::uint64_t frame = 0;
   // The payload outlives the reassembler (an expert's frame bytes stay valid until its run ends):
@@ -101,6 +104,11 @@ class TcpReassembler {
   void finish();
   const TcpStats& stats() const { return stats_; }
   const std::vector<TcpFinding>& findings() const { return findings_; }
+  // The lowest frame number whose bytes wait behind a gap (UINT64_MAX: none). Deliveries can name
+  // no older frame than this, or the segment being added.
+  std::uint64_t oldestHeldFrame() const {
+    return heldFrames_.empty() ? UINT64_MAX : heldFrames_.front().first;
+  }
 
  private:
   using Endpoint = TcpEndpoint;
@@ -131,6 +139,7 @@ class TcpReassembler {
                std::uint64_t frame);
   void drain(Stream& s, int dir);
   void skipGap(Stream& s, int dir, std::uint64_t frame);
+  void acknowledged(Stream& s, int dir, std::uint32_t ack, std::uint64_t frame);
   void checkConflict(Stream& s, int dir, std::uint64_t offset, std::span<const std::byte> bytes,
                      std::uint64_t frame);
   void flushAll(Stream& s, int dir, std::uint64_t frame);
@@ -161,6 +170,8 @@ class TcpReassembler {
   TcpStats stats_;
   std::vector<TcpFinding> findings_;
   std::uint64_t arrival_ = 0;  // frame of the segment add() is handling
+  // (frame, pieces of it waiting), by frame; frames arrive in order, so this is a queue.
+  std::deque<std::pair<std::uint64_t, std::uint32_t>> heldFrames_;
 };
 
 }  // namespace warden::reassembly

@@ -178,6 +178,57 @@ TEST(TcpReassembler, GapsAreReportedAndSkippedNotStalled) {
   EXPECT_EQ(tcp.findings().back().offset, 3u);
 }
 
+// The receiver acknowledging bytes the capture never showed had them: they will not be sent again,
+// so the hole is a gap as soon as it says so, not when the capture ends. An ack short of the
+// waiting bytes leaves them waiting: what lies between may still come.
+TEST(TcpReassembler, AnAckPastAHoleSkipsItAtOnce) {
+  Collected out;
+  TcpReassembler tcp(out.sink());
+  Made m;
+  auto ack = [&](std::uint32_t number, std::uint64_t frame) {
+    TcpSegment s = m.segment(500, "", 0x10, frame);
+    std::swap(s.src, s.dst);
+    std::swap(s.srcPort, s.dstPort);
+    s.ack = number;
+    return s;
+  };
+  tcp.add(m.segment(0, "", 0x02, 1));
+  tcp.add(m.segment(1, "abc", 0x10, 2));
+  tcp.add(m.segment(11, "klm", 0x10, 3));  // offsets 3..9 never captured
+  EXPECT_EQ(tcp.oldestHeldFrame(), 3u);
+  tcp.add(ack(4, 4));  // up to the hole
+  tcp.add(ack(8, 5));  // into it, short of the waiting bytes
+  EXPECT_EQ(out.text, "abc");
+  EXPECT_EQ(tcp.oldestHeldFrame(), 3u);
+  tcp.add(ack(14, 6));
+  EXPECT_EQ(out.text, "abcklm");
+  EXPECT_EQ(tcp.oldestHeldFrame(), UINT64_MAX);
+  ASSERT_EQ(tcp.stats().gaps, 1u);
+  EXPECT_EQ(tcp.findings().back().kind, TcpFinding::Kind::kGap);
+  EXPECT_EQ(tcp.findings().back().frame, 6u);
+  EXPECT_EQ(tcp.findings().back().offset, 3u);
+  EXPECT_EQ(tcp.findings().back().length, 7u);
+}
+
+// The oldest frame still waiting follows pieces as they arrive, are replaced and are delivered.
+TEST(TcpReassembler, TheOldestHeldFrameFollowsTheWaitingPieces) {
+  Collected out;
+  TcpReassembler tcp(out.sink());
+  Made m;
+  tcp.add(m.segment(0, "", 0x02, 1));
+  EXPECT_EQ(tcp.oldestHeldFrame(), UINT64_MAX);
+  tcp.add(m.segment(21, "uvw", 0x10, 2));
+  tcp.add(m.segment(11, "klm", 0x10, 3));
+  tcp.add(m.segment(11, "klmnop", 0x10, 4));  // the same start, longer: replaces frame 3
+  EXPECT_EQ(tcp.oldestHeldFrame(), 2u);
+  tcp.add(m.segment(1, "abcdefghij", 0x10, 5));  // fills up to frame 4's piece
+  EXPECT_EQ(out.text, "abcdefghijklmnop");
+  EXPECT_EQ(tcp.oldestHeldFrame(), 2u);
+  tcp.add(m.segment(17, "qrst", 0x10, 6));
+  EXPECT_EQ(out.text, "abcdefghijklmnopqrstuvw");
+  EXPECT_EQ(tcp.oldestHeldFrame(), UINT64_MAX);
+}
+
 TEST(TcpReassembler, RetransmissionsWithDifferentBytesAreConflicts) {
   Collected out;
   TcpReassembler tcp(out.sink());
