@@ -228,6 +228,7 @@ class RunContext {
     return WARDEN_OK;
   }
   std::uint32_t selectFields(const char* const* names, std::uint32_t count);
+  std::uint32_t retainFrames(std::uint32_t firstFrame);
   std::uint32_t releaseResource(custody::Scope& scope, WardenResource resource, int runCloser) {
     Status status = runCloser ? scope.ledger().close(resource) : scope.ledger().dismiss(resource);
     if (aborted()) return WARDEN_ERR_TERMINATE;
@@ -268,6 +269,7 @@ class RunContext {
   bool passes(std::size_t index, std::uint32_t flags, const WardenFilter* filter);
   void decodeAt(std::size_t index);
   void attachDecoded(WardenFrameDescriptor& out, bool withFields);
+  void reportRead(std::uint64_t offset);
 
   Session& session_;
   const Plugin& plugin_;
@@ -288,7 +290,8 @@ class RunContext {
   std::atomic<std::uint64_t> framesRead_{0};
   std::shared_ptr<ReadTracker> reads_;  // shared with the other runs (and outlives a hung one)
   std::size_t readSlot_;
-  std::uint64_t lastReadReport_ = 0;  // the file offset last reported to reads_
+  std::uint64_t lastReadReport_ = 0;     // the file offset last reported to reads_
+  std::uint64_t retained_ = UINT64_MAX;  // offset of the first frame the run retains
 
   // Frame access state.
   std::size_t decodedIndex_ = SIZE_MAX;
@@ -449,12 +452,25 @@ std::uint32_t RunContext::getFrame(std::uint32_t direction, std::uint32_t flags,
     attachDecoded(*out, (flags & WARDEN_FRAME_ATTACH_FIELDS) != 0);
   }
   framesRead_.fetch_add(1, std::memory_order_relaxed);
-  if (const std::uint64_t offset = capture.records()[index].offset;
-      offset >= lastReadReport_ + ReadTracker::kReportEvery ||
+  reportRead(capture.records()[index].offset);
+  return WARDEN_OK;
+}
+
+// The run read at `offset`: what it reads from is the lower of that and what it retains.
+void RunContext::reportRead(std::uint64_t offset) {
+  offset = std::min(offset, retained_);
+  if (offset >= lastReadReport_ + ReadTracker::kReportEvery ||
       offset + ReadTracker::kReportEvery <= lastReadReport_) {
     reads_->moved(readSlot_, offset);
     lastReadReport_ = offset;
   }
+}
+
+std::uint32_t RunContext::retainFrames(std::uint32_t firstFrame) {
+  if (aborted()) return WARDEN_ERR_TERMINATE;
+  const capture::Capture& capture = session_.capture();
+  if (firstFrame > capture.frameCount()) return WARDEN_ERR_NOT_FOUND;
+  retained_ = firstFrame == 0 ? UINT64_MAX : capture.records()[firstFrame - 1].offset;
   return WARDEN_OK;
 }
 
@@ -840,6 +856,9 @@ uint32_t hostReleaseResource(WardenKey key, WardenResource resource, int runClos
 uint32_t hostSelectFields(WardenKey key, const char* const* names, uint32_t count) {
   return impl(key).run->selectFields(names, count);
 }
+uint32_t hostRetainFrames(WardenKey key, uint32_t firstFrame) {
+  return impl(key).run->retainFrames(firstFrame);
+}
 
 const WardenHostApi kHostApi = {WARDEN_EXPERT_ABI_VERSION,
                                 sizeof(WardenHostApi),
@@ -856,7 +875,8 @@ const WardenHostApi kHostApi = {WARDEN_EXPERT_ABI_VERSION,
                                 hostGetOption,
                                 hostRegisterResource,
                                 hostReleaseResource,
-                                hostSelectFields};
+                                hostSelectFields,
+                                hostRetainFrames};
 
 }  // namespace
 

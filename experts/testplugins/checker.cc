@@ -123,6 +123,12 @@ extern "C" int Run(WardenKey key, const WardenExpertConfig* config,
          WARDEN_OK);
   EXPECT(f.fieldCount == allFields);
 
+  // Retaining frames is advice about memory; a frame past the last is refused.
+  EXPECT(WardenRetainFrames(key, 1) == WARDEN_OK);
+  EXPECT(WardenRetainFrames(key, info.frameCount) == WARDEN_OK);
+  EXPECT(WardenRetainFrames(key, info.frameCount + 1) == WARDEN_ERR_NOT_FOUND);
+  EXPECT(WardenRetainFrames(key, 0) == WARDEN_OK);
+
   // Filters: the expert's own, a bad one with its reason, the run's (--filter "tcp.port == 80").
   WardenFilter* syn = nullptr;
   EXPECT(WardenCreateFilter(key, "tcp.flags.syn == 1", &syn, nullptr, 0) == WARDEN_OK);

@@ -253,6 +253,7 @@ typedef struct WardenHostApi {
                                WardenResource* out);
   uint32_t (*releaseResource)(WardenKey key, WardenResource resource, int runCloser);
   uint32_t (*selectFields)(WardenKey key, const char* const* names, uint32_t count);
+  uint32_t (*retainFrames)(WardenKey key, uint32_t firstFrame);
 } WardenHostApi;
 
 // The key an entry point receives. Its only public member is the helper table.
@@ -335,6 +336,18 @@ static inline uint32_t WardenSelectFields(WardenKey key, const char* const* name
   if (key->api->size < offsetof(WardenHostApi, selectFields) + sizeof key->api->selectFields)
     return WARDEN_ERR_BAD_VERSION;
   return key->api->selectFields(key, names, count);
+}
+
+// Says that the run still reads the bytes of frames it was handed from `firstFrame` on (0: none
+// before the one it read last), as an expert that holds frames until it can decide about them
+// does. Frame bytes stay valid until the run ends whatever this says; the host uses it to keep
+// them resident rather than releasing the memory behind the run's reading position and mapping
+// it again when they are read. Call it as that frame moves on. WARDEN_ERR_NOT_FOUND for a number
+// past the last frame, WARDEN_ERR_BAD_VERSION from a host that predates this helper.
+static inline uint32_t WardenRetainFrames(WardenKey key, uint32_t firstFrame) {
+  if (key->api->size < offsetof(WardenHostApi, retainFrames) + sizeof key->api->retainFrames)
+    return WARDEN_ERR_BAD_VERSION;
+  return key->api->retainFrames(key, firstFrame);
 }
 
 // Entry point types, for hosts and for plug-ins that want to check their signatures.
