@@ -2,21 +2,20 @@
 // fragment set is one reassembled datagram and every application PDU spread over several TCP
 // segments (NBSS/SMB/SMB2, DCE/RPC, DNS over TCP, HTTP; see reassembly/pdu_framer) is one segment
 // with rebuilt IP/TCP headers. Other frames are copied unchanged; each coalesced frame carries a
-// comment naming its source frames. Two passes over the capture: the first reassembles and
-// decides what can be coalesced (whole PDUs that start and end on segment boundaries, that no
-// retransmission overlaps and that fit one IP datagram), the second copies frames and writes each
-// coalesced frame where its last source frame was, gathering a PDU's bytes from its segments. The
-// output file is registered with the run's ledger: if the run fails or is aborted, the host closes
-// and deletes the partial file.
+// comment naming its source frames. One pass over the capture: frames wait in a queue while
+// reassembly may still claim them, and are written in their order once it cannot. The output
+// file is registered with the run's ledger: if the run fails or is aborted, the host closes and
+// deletes the partial file.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <variant>
 
 #include "capture/writer.h"
@@ -58,19 +57,8 @@ int removePartialOutput(void* context) {
   return rc == 0 ? 0 : 1;
 }
 
-// A TCP data segment as pass 1 saw it: its payload and the stream bytes it delivered.
-struct SegmentInfo {
-  std::uint32_t seq = 0;
-  std::uint32_t payload = 0;
-  std::uint32_t delivered = 0;
-  std::uint64_t first = UINT64_MAX, end = 0;  // delivered stream range
-  bool syn = false;
-};
-
 template <class K, class V, class H = std::hash<K>>
 using HostMap = std::unordered_map<K, V, H, std::equal_to<K>, HostAllocator<std::pair<const K, V>>>;
-template <class K, class H = std::hash<K>>
-using HostSet = std::unordered_set<K, H, std::equal_to<K>, HostAllocator<K>>;
 
 struct Counts {
   std::uint64_t framesIn = 0, framesOut = 0, datagrams = 0, pdus = 0;
@@ -150,36 +138,6 @@ const char* pduKind(reassembly::PduProtocol p) {
                                                  : "HTTP message";
 }
 
-// A PDU pass 1 decided to coalesce.
-struct PlannedPdu {
-  explicit PlannedPdu(WardenKey key) : frames(HostAllocator<std::uint64_t>(key)) {}
-  std::uint32_t startSeq = 0;  // the TCP sequence number of its first byte
-  std::uint32_t length = 0;
-  std::uint64_t headers = 0;  // the segment whose headers the coalesced one takes (its last)
-  std::uint64_t emitAt = 0;   // the last source to arrive: the coalesced frame goes there
-  const char* kind = "";
-  std::vector<std::uint64_t, HostAllocator<std::uint64_t>> frames;  // in stream order
-};
-
-// Where a source segment's payload goes.
-struct Piece {
-  std::uint32_t pdu;
-  std::uint32_t offset;
-};
-
-// What pass 1 decides and pass 2 follows.
-struct Plan {
-  explicit Plan(WardenKey key)
-      : pdus(HostAllocator<PlannedPdu>(key)),
-        pieces(64, std::hash<std::uint64_t>{}, std::equal_to<std::uint64_t>{},
-               HostAllocator<std::pair<const std::uint64_t, Piece>>(key)),
-        fragments(64, std::hash<std::uint64_t>{}, std::equal_to<std::uint64_t>{},
-                  HostAllocator<std::uint64_t>(key)) {}
-  std::vector<PlannedPdu, HostAllocator<PlannedPdu>> pdus;
-  HostMap<std::uint64_t, Piece> pieces;  // source segment frame -> its PDU
-  HostSet<std::uint64_t> fragments;      // fragments of datagrams that will be rebuilt
-};
-
 // A frame by number, decoded; null when the host refuses (terminated).
 const WardenFrameDescriptor* fetch(WardenKey key, std::uint64_t number, WardenFrameDescriptor& out,
                                    decode::DecodedFrame& d) {
@@ -190,55 +148,143 @@ const WardenFrameDescriptor* fetch(WardenKey key, std::uint64_t number, WardenFr
   return &out;
 }
 
-// Pass 1: reassembles everything and decides. A PDU is coalesced when it is whole, spans several
-// segments each wholly inside it (no retransmission overlap, no SYN: dropping them loses no other
-// bytes), its link layer has no length of its own, and it fits one datagram under its last
-// segment's headers. A datagram is rebuilt when its first fragment's headers allow it.
-class Planner {
+// One input frame, waiting until its fate is known: copied unchanged, dropped as a source of a
+// coalesced unit, or replaced by the unit (when it is the unit's last source to arrive).
+struct Slot {
+  enum class Fate : std::uint8_t { kCopy, kSource, kUnit };
+  const std::byte* data = nullptr;  // the frame's bytes, valid until the run ends
+  std::int64_t time = 0;
+  std::uint64_t frame = 0;
+  std::uint32_t captured = 0, wire = 0, linkType = 0, interfaceId = 0;
+  // A TCP data segment's payload (payload 0: none) and the stream bytes it delivered.
+  std::uint32_t payloadAt = 0, payload = 0, delivered = 0, seq = 0;
+  std::uint64_t first = UINT64_MAX, end = 0;
+  Fate fate = Fate::kCopy;
+  bool syn = false;
+  bool comment = false;  // its pcapng comment is the oldest in the comment queue
+};
+
+// A coalesced frame, written in place of the slot it belongs to.
+struct Unit {
+  explicit Unit(WardenKey key)
+      : bytes(HostAllocator<std::byte>(key)), frames(HostAllocator<std::uint64_t>(key)) {}
+  std::vector<std::byte, HostAllocator<std::byte>> bytes;
+  std::vector<std::uint64_t, HostAllocator<std::uint64_t>> frames;  // its sources
+  const char* kind = "";
+  std::uint32_t linkType = 0, interfaceId = 0;  // of the frame whose headers it took
+};
+
+using HostString = std::basic_string<char, std::char_traits<char>, HostAllocator<char>>;
+
+// One pass. Frames queue as slots while reassembly may still claim them: a slot is written once
+// no TCP byte waiting behind a gap, no open PDU that could be coalesced and no fragment of an
+// incomplete datagram comes from it or an earlier frame. A PDU is coalesced when it is whole,
+// spans several segments each wholly inside it (no retransmission overlap, no SYN: dropping them
+// loses no other bytes), its link layer has no length of its own, and it fits one datagram under
+// its last segment's headers; the coalesced frame takes the place of its last source to arrive.
+// A datagram is rebuilt when its first fragment's headers allow it, in place of the fragment
+// that completed it.
+class Coalescer {
  public:
-  Planner(WardenKey key, Plan& plan, Counts& counts)
+  Coalescer(WardenKey key, Counts& counts, Output& output, const std::string& path)
       : key_(key),
-        plan_(plan),
         counts_(counts),
-        segments_(64, std::hash<std::uint64_t>{}, std::equal_to<std::uint64_t>{},
-                  HostAllocator<std::pair<const std::uint64_t, SegmentInfo>>(key)),
+        output_(output),
+        path_(path),
+        slots_(HostAllocator<Slot>(key)),
+        comments_(HostAllocator<HostString>(key)),
+        units_(64, std::hash<std::uint64_t>{}, std::equal_to<std::uint64_t>{},
+               HostAllocator<std::pair<const std::uint64_t, Unit>>(key)),
         framer_([this](const reassembly::Pdu& p) { onPdu(p); },
                 reassembly::FramerOptions{.keepBytes = 16}),
         tcp_([this](const reassembly::Delivery& d) { onDelivery(d); },
              reassembly::TcpOptions{.conflictWindow = 0}) {}
 
   bool frame(const WardenFrameDescriptor& f) {
+    ++counts_.framesIn;
+    Slot& slot = slots_.emplace_back();
+    slot.data = reinterpret_cast<const std::byte*>(f.data);
+    slot.time = f.timestampNs;
+    slot.frame = f.frameNumber;
+    slot.captured = f.capturedLength;
+    slot.wire = f.wireLength;
+    slot.linkType = f.linkType;
+    slot.interfaceId = f.interfaceId;
+    if (f.comment != nullptr && *f.comment != '\0') {
+      comments_.emplace_back(f.comment, HostAllocator<char>(key_));
+      slot.comment = true;
+    }
     kit::decode(f, decoded_);
-    std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(f.data), f.capturedLength);
+    std::span<const std::byte> bytes(slot.data, f.capturedLength);
     if (auto fragment = reassembly::fragmentOf(bytes, decoded_, f.frameNumber, f.timestampNs)) {
-      if (auto datagram = defrag_.add(*fragment)) onDatagram(*datagram);
+      if (auto datagram = defrag_.add(*fragment)) onDatagram(*datagram, slot);
     } else if (auto segment = reassembly::tcpSegmentOf(bytes, decoded_, f.frameNumber)) {
       if (!segment->payload.empty()) {
-        SegmentInfo& s = segments_[f.frameNumber];
-        s.payload = static_cast<std::uint32_t>(segment->payload.size());
-        s.syn = segment->flags & 0x02;
-        s.seq = segment->seq;
+        slot.payloadAt = static_cast<std::uint32_t>(segment->payload.data() - bytes.data());
+        slot.payload = static_cast<std::uint32_t>(segment->payload.size());
+        slot.syn = segment->flags & 0x02;
+        slot.seq = segment->seq;
       }
       segment->stable = true;  // frame bytes stay valid until the run ends
       tcp_.add(*segment);
     }
-    return ok_;
-  }
-  bool finish() {
-    tcp_.finish();
-    framer_.finish();
+    if (++sinceFlush_ >= flushEvery_) {
+      // Finding the horizon walks every stream: do it once per that many frames at least.
+      sinceFlush_ = 0;
+      flushEvery_ = std::max<std::uint64_t>(256, tcp_.stats().streams);
+      defrag_.expireIdle(f.timestampNs);
+      flush(std::min({tcp_.oldestHeldFrame(), framer_.oldestOpenFrame(kMaxPdu),
+                      defrag_.oldestFrame(), std::uint64_t{f.frameNumber} + 1}));
+      // The frames still queued are read again when written: the host keeps them mapped.
+      WardenRetainFrames(key_,
+                         slots_.empty() ? 0 : static_cast<std::uint32_t>(slots_.front().frame));
+    }
     return ok_;
   }
 
+  // The capture ended: what waits behind gaps is delivered, open PDUs end, every slot is written.
+  bool finish() {
+    tcp_.finish();
+    framer_.finish();
+    flush(UINT64_MAX);
+    return ok_;
+  }
+
+  // Units written; they must be every unit decided on, or source frames were dropped for nothing.
+  std::uint64_t written() const { return written_; }
+
  private:
-  void onDatagram(const reassembly::Datagram& datagram) {
+  Slot* find(std::uint64_t frame) {
+    if (slots_.empty() || frame < slots_.front().frame || frame > slots_.back().frame)
+      return nullptr;
+    if (slots_.back().frame == frame) return &slots_.back();
+    // Numbers are consecutive unless a run filter skipped frames.
+    std::uint64_t guess = frame - slots_.front().frame;
+    if (guess < slots_.size() && slots_[guess].frame == frame) return &slots_[guess];
+    auto it = std::lower_bound(slots_.begin(), slots_.end(), frame,
+                               [](const Slot& s, std::uint64_t n) { return s.frame < n; });
+    return it != slots_.end() && it->frame == frame ? &*it : nullptr;
+  }
+
+  // Claims `frames` as the sources of a unit written at `at`; false (and nothing claimed) when
+  // one of them is gone or taken.
+  bool claim(std::span<const std::uint64_t> frames, Slot& at, Unit&& unit) {
+    for (std::uint64_t f : frames) {
+      Slot* s = find(f);
+      if (s == nullptr || s->fate != Slot::Fate::kCopy) return false;
+    }
+    for (std::uint64_t f : frames) find(f)->fate = Slot::Fate::kSource;
+    at.fate = Slot::Fate::kUnit;
+    unit.frames.assign(frames.begin(), frames.end());
+    units_.emplace(at.frame, std::move(unit));
+    return true;
+  }
+
+  void onDatagram(const reassembly::Datagram& datagram, Slot& at) {
     if (datagram.frames.empty()) return;
     WardenFrameDescriptor first;
     decode::DecodedFrame d;
-    if (fetch(key_, datagram.frames.front(), first, d) == nullptr) {
-      ok_ = false;
-      return;
-    }
+    if (fetch(key_, datagram.frames.front(), first, d) == nullptr) return fail("terminated");
     auto rebuilt = reassembly::rebuildDatagram(
         {reinterpret_cast<const std::byte*>(first.data), first.capturedLength}, d,
         datagram.payload);
@@ -246,140 +292,97 @@ class Planner {
       ++counts_.unsupportedLink;
       return;
     }
-    for (std::uint64_t f : datagram.frames) plan_.fragments.insert(f);
+    Unit unit(key_);
+    unit.bytes.assign(rebuilt->begin(), rebuilt->end());
+    unit.kind = datagram.version == 4 ? "IPv4 datagram" : "IPv6 datagram";
+    unit.linkType = first.linkType;
+    unit.interfaceId = first.interfaceId;
+    if (!claim(datagram.frames, at, std::move(unit))) {
+      ++counts_.unaligned;  // a fragment already written: cannot happen while it waits
+      return;
+    }
     ++counts_.datagrams;
   }
 
   void onDelivery(const reassembly::Delivery& d) {
-    auto it = segments_.find(d.frame);
-    if (it != segments_.end()) {
-      it->second.delivered += static_cast<std::uint32_t>(d.bytes.size());
-      it->second.first = std::min(it->second.first, d.offset);
-      it->second.end = std::max<std::uint64_t>(it->second.end, d.offset + d.bytes.size());
+    if (Slot* s = find(d.frame); s != nullptr && s->payload != 0) {
+      s->delivered += static_cast<std::uint32_t>(d.bytes.size());
+      s->first = std::min(s->first, d.offset);
+      s->end = std::max<std::uint64_t>(s->end, d.offset + d.bytes.size());
     }
     framer_.add(d);
   }
 
   void onPdu(const reassembly::Pdu& p) {
-    if (p.frames.size() >= 2) decide(p);
-    // Segments wholly before the end of this PDU will not be asked about again.
-    for (std::uint64_t f : p.frames) {
-      auto it = segments_.find(f);
-      if (it != segments_.end() && it->second.end <= p.offset + p.length) segments_.erase(it);
-    }
-  }
-
-  void decide(const reassembly::Pdu& p) {
+    if (p.frames.size() < 2) return;
     if (!p.complete) {
       ++counts_.incomplete;
       return;
     }
-    std::uint64_t emitAt = 0;
+    // Before looking at its segments: a PDU this long was not waited for.
+    if (p.length > kMaxPdu) {
+      ++counts_.tooLarge;
+      return;
+    }
+    Slot* emitAt = nullptr;
     for (std::uint64_t f : p.frames) {
-      auto it = segments_.find(f);
-      if (it == segments_.end() || it->second.syn || it->second.delivered != it->second.payload ||
-          it->second.first < p.offset || it->second.end > p.offset + p.length ||
-          plan_.pieces.count(f)) {
+      Slot* s = find(f);
+      if (s == nullptr || s->payload == 0 || s->syn || s->delivered != s->payload ||
+          s->first < p.offset || s->end > p.offset + p.length || s->fate != Slot::Fate::kCopy) {
         ++counts_.unaligned;
         return;
       }
-      emitAt = std::max(emitAt, f);
+      if (emitAt == nullptr || s->frame > emitAt->frame) emitAt = s;
     }
     WardenFrameDescriptor last;
     decode::DecodedFrame d;
-    if (fetch(key_, p.frames.back(), last, d) == nullptr) {
-      ok_ = false;
-      return;
-    }
+    if (fetch(key_, p.frames.back(), last, d) == nullptr) return fail("terminated");
     if (!reassembly::rebuildableLink(d)) {
       ++counts_.unsupportedLink;
       return;
     }
-    if (p.length > std::min(kMaxPdu, reassembly::maxSegmentPayload(d))) {
+    if (p.length > reassembly::maxSegmentPayload(d)) {
       ++counts_.tooLarge;
       return;
     }
-    PlannedPdu planned(key_);
-    planned.startSeq = segments_.find(p.frames.front())->second.seq;
-    planned.length = static_cast<std::uint32_t>(p.length);
-    planned.headers = p.frames.back();
-    planned.emitAt = emitAt;
-    planned.kind = pduKind(p.protocol);
-    planned.frames.assign(p.frames.begin(), p.frames.end());
-    auto index = static_cast<std::uint32_t>(plan_.pdus.size());
+    payload_.assign(p.length, std::byte{0});
     for (std::uint64_t f : p.frames) {
-      plan_.pieces[f] = {index,
-                         static_cast<std::uint32_t>(segments_.find(f)->second.first - p.offset)};
+      const Slot& s = *find(f);
+      std::uint64_t at = s.first - p.offset;
+      if (at + s.payload <= p.length)
+        std::memcpy(payload_.data() + at, s.data + s.payloadAt, s.payload);
     }
-    plan_.pdus.push_back(std::move(planned));
+    auto rebuilt = reassembly::rebuildSegment(
+        {reinterpret_cast<const std::byte*>(last.data), last.capturedLength}, d,
+        find(p.frames.front())->seq, payload_);
+    if (!rebuilt.ok()) return fail("coalesce: " + rebuilt.status().toString());
+    Unit unit(key_);
+    unit.bytes.assign(rebuilt->begin(), rebuilt->end());
+    unit.kind = pduKind(p.protocol);
+    unit.linkType = last.linkType;
+    unit.interfaceId = last.interfaceId;
+    claim(p.frames, *emitAt, std::move(unit));  // every source was checked above
     ++counts_.pdus;
   }
 
-  WardenKey key_;
-  Plan& plan_;
-  Counts& counts_;
-  bool ok_ = true;
-  HostMap<std::uint64_t, SegmentInfo> segments_;
-  decode::DecodedFrame decoded_;
-  reassembly::Defragmenter defrag_;
-  reassembly::PduFramer framer_;
-  reassembly::TcpReassembler tcp_;
-};
-
-// Pass 2: copies frames, gathers each planned PDU's payload from its segments and writes the
-// coalesced segment where its last source arrived; rebuilds the planned datagrams.
-class Writer {
- public:
-  Writer(WardenKey key, const Plan& plan, Counts& counts, Output& output, const std::string& path)
-      : key_(key),
-        plan_(plan),
-        counts_(counts),
-        output_(output),
-        path_(path),
-        buffers_(64, std::hash<std::uint32_t>{}, std::equal_to<std::uint32_t>{},
-                 HostAllocator<std::pair<const std::uint32_t, Buffer>>(key)) {}
-
-  bool frame(const WardenFrameDescriptor& f) {
-    ++counts_.framesIn;
-    std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(f.data), f.capturedLength);
-    if (plan_.fragments.count(f.frameNumber)) {
-      kit::decode(f, decoded_);
-      auto fragment = reassembly::fragmentOf(bytes, decoded_, f.frameNumber, f.timestampNs);
-      if (fragment) {
-        if (auto datagram = defrag_.add(*fragment)) writeDatagram(f, *datagram);
+  // Writes the slots of frames before `horizon`, in order.
+  void flush(std::uint64_t horizon) {
+    while (!slots_.empty() && slots_.front().frame < horizon) {
+      const Slot& s = slots_.front();
+      std::string_view comment;
+      if (s.comment) comment = comments_.front();
+      if (s.fate == Slot::Fate::kCopy) {
+        // The writer's thread copies the frame's bytes, which outlive it.
+        put(s.linkType, s.interfaceId, s.time, s.wire, {s.data, s.captured}, comment, true);
+      } else if (s.fate == Slot::Fate::kUnit) {
+        auto unit = units_.find(s.frame);
+        putCoalesced(s.time, unit->second);
+        units_.erase(unit);
       }
-      return ok_;
+      if (s.comment) comments_.pop_front();
+      slots_.pop_front();
     }
-    auto piece = plan_.pieces.find(f.frameNumber);
-    if (piece == plan_.pieces.end()) {
-      // Frame bytes stay valid until the run ends, after the output is closed: the writer's
-      // thread copies them, not this one.
-      put(f.linkType, f.interfaceId, f.timestampNs, f.wireLength, bytes,
-          f.comment ? std::string_view(f.comment) : std::string_view(), true);
-      return ok_;
-    }
-    kit::decode(f, decoded_);
-    auto segment = reassembly::tcpSegmentOf(bytes, decoded_, f.frameNumber);
-    const PlannedPdu& pdu = plan_.pdus[piece->second.pdu];
-    auto [it, fresh] = buffers_.try_emplace(piece->second.pdu, HostAllocator<std::byte>(key_));
-    if (fresh) it->second.resize(pdu.length);
-    if (segment && piece->second.offset + segment->payload.size() <= pdu.length) {
-      std::memcpy(it->second.data() + piece->second.offset, segment->payload.data(),
-                  segment->payload.size());
-    }
-    if (f.frameNumber == pdu.emitAt) {
-      writePdu(f, pdu, it->second);
-      buffers_.erase(it);
-    }
-    return ok_;
   }
-  bool ok() const { return ok_; }
-  // Units written; they must be every unit pass 1 planned, or source frames were dropped for
-  // nothing.
-  std::uint64_t written() const { return written_; }
-
- private:
-  using Buffer = std::vector<std::byte, HostAllocator<std::byte>>;
 
   void fail(const std::string& why) {
     if (!ok_) return;
@@ -397,56 +400,35 @@ class Writer {
     ++counts_.framesOut;
   }
 
-  void putCoalesced(const WardenFrameDescriptor& at, const WardenFrameDescriptor& model,
-                    const std::vector<std::byte>& bytes, const char* kind,
-                    std::span<const std::uint64_t> frames) {
-    std::string list = frameList(frames);
-    put(model.linkType, model.interfaceId, at.timestampNs, 0, bytes,
-        fmt::format("Warden coalesced {} from frames {}", kind, list), false);
-    if (ok_ && !row_.text("Kind", kind)
+  void putCoalesced(std::int64_t time, const Unit& unit) {
+    std::string list = frameList(unit.frames);
+    put(unit.linkType, unit.interfaceId, time, 0, unit.bytes,
+        fmt::format("Warden coalesced {} from frames {}", unit.kind, list), false);
+    if (ok_ && !row_.text("Kind", unit.kind)
                     .frame("Output frame", counts_.framesOut)
-                    .count("Bytes", bytes.size())
-                    .count("Source frames", frames.size())
+                    .count("Bytes", unit.bytes.size())
+                    .count("Source frames", unit.frames.size())
                     .text("Sources", list.c_str())
                     .submit())
       ok_ = false;
-  }
-
-  void writeDatagram(const WardenFrameDescriptor& at, const reassembly::Datagram& datagram) {
-    WardenFrameDescriptor first;
-    decode::DecodedFrame d;
-    if (fetch(key_, datagram.frames.front(), first, d) == nullptr) return fail("terminated");
-    auto rebuilt = reassembly::rebuildDatagram(
-        {reinterpret_cast<const std::byte*>(first.data), first.capturedLength}, d,
-        datagram.payload);
-    if (!rebuilt.ok()) return fail("coalesce: " + rebuilt.status().toString());
-    putCoalesced(at, first, *rebuilt, datagram.version == 4 ? "IPv4 datagram" : "IPv6 datagram",
-                 datagram.frames);
-    ++written_;
-  }
-
-  void writePdu(const WardenFrameDescriptor& at, const PlannedPdu& pdu, const Buffer& payload) {
-    WardenFrameDescriptor model;
-    decode::DecodedFrame d;
-    if (fetch(key_, pdu.headers, model, d) == nullptr) return fail("terminated");
-    auto rebuilt = reassembly::rebuildSegment(
-        {reinterpret_cast<const std::byte*>(model.data), model.capturedLength}, d, pdu.startSeq,
-        payload);
-    if (!rebuilt.ok()) return fail("coalesce: " + rebuilt.status().toString());
-    putCoalesced(at, model, *rebuilt, pdu.kind, pdu.frames);
     ++written_;
   }
 
   WardenKey key_;
-  const Plan& plan_;
   Counts& counts_;
   Output& output_;
   const std::string& path_;
   bool ok_ = true;
   std::uint64_t written_ = 0;
-  HostMap<std::uint32_t, Buffer> buffers_;  // payloads being gathered, by PDU
+  std::uint64_t sinceFlush_ = 0, flushEvery_ = 256;
+  std::deque<Slot, HostAllocator<Slot>> slots_;                 // frames not yet written, in order
+  std::deque<HostString, HostAllocator<HostString>> comments_;  // of slots, in order
+  HostMap<std::uint64_t, Unit> units_;                          // by the frame whose slot they take
+  std::vector<std::byte> payload_;                              // a PDU's bytes, gathered
   decode::DecodedFrame decoded_;
   reassembly::Defragmenter defrag_;
+  reassembly::PduFramer framer_;
+  reassembly::TcpReassembler tcp_;
   kit::Row row_{key_, 1, "Coalesced"};
 };
 
@@ -503,15 +485,6 @@ int coalesceRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
   const std::string path = config.out;
   return kit::guard(key, [&] {
     Counts counts;
-    Plan plan(key);
-    {
-      Planner planner(key, plan, counts);
-      if (!kit::forEachFrame(key, startup, 0,
-                             [&](const WardenFrameDescriptor& f) { return planner.frame(f); }))
-        return 0;
-      if (!planner.finish()) return 0;
-    }
-
     auto opened = Output::open(path, config.pcapng != 0);
     if (!opened.ok()) {
       WardenIndicateStatus(key, WARDEN_STATUS_PROBLEM, 0, opened.status().toString().c_str(), 0);
@@ -535,15 +508,15 @@ int coalesceRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
       return 0;
     }
 
-    Writer writer(key, plan, counts, output, path);
+    Coalescer coalescer(key, counts, output, path);
     if (!kit::forEachFrame(key, startup, 0,
-                           [&](const WardenFrameDescriptor& f) { return writer.frame(f); }))
+                           [&](const WardenFrameDescriptor& f) { return coalescer.frame(f); }))
       return 0;
-    if (!writer.ok()) return 0;
-    if (writer.written() != counts.datagrams + counts.pdus) {
-      return kit::refuse(key, fmt::format("coalesce: {} units planned, {} written: the output "
+    if (!coalescer.finish()) return 0;
+    if (coalescer.written() != counts.datagrams + counts.pdus) {
+      return kit::refuse(key, fmt::format("coalesce: {} units made, {} written: the output "
                                           "would lose their frames, so it is not kept",
-                                          counts.datagrams + counts.pdus, writer.written())
+                                          counts.datagrams + counts.pdus, coalescer.written())
                                   .c_str());
     }
     if (Status s = output.close(); !s.ok()) {

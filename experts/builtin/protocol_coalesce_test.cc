@@ -176,6 +176,31 @@ TEST_F(Coalesce, KeepsEveryByteOfRecordedTraffic) {
   expectFaithful(recorded + "/lossy.pcap", dir_);
 }
 
+// A data segment the capture missed but the receiver acknowledged (cut here from a recording with
+// editcap) will never come: the bytes after it must not wait for the end of the capture, nor every
+// later frame with them. The output stays faithful and the run's memory stays what it is on the
+// whole recording.
+TEST_F(Coalesce, ASegmentTheCaptureMissedHoldsNothingBack) {
+  std::string why;
+  const std::string& recorded = bt::recordedDir(&why);
+  if (recorded.empty()) GTEST_SKIP() << why;
+  const std::string whole = recorded + "/lossy.pcap";
+  auto data = bt::tsharkRows(whole,
+                             "-Y 'tcp.len > 1000 && !tcp.analysis.retransmission && "
+                             "!tcp.analysis.out_of_order' -T fields -e frame.number");
+  ASSERT_GE(data.size(), 100u);
+  const std::string cut = dir_ + "/missed.pcap";
+  auto edited = warden::testing::run("editcap " + warden::testing::shellQuote(whole) + " " +
+                                     warden::testing::shellQuote(cut) + " " + data[20].at(0));
+  ASSERT_TRUE(edited.ok() && edited->exitCode == 0);
+  expectFaithful(cut, dir_);
+  RunResult a = bt::runBuiltin(whole, "coalesce", "out=" + dir_ + "/a.pcapng");
+  RunResult b = bt::runBuiltin(cut, "coalesce", "out=" + dir_ + "/b.pcapng");
+  ASSERT_TRUE(a.succeeded() && b.succeeded());
+  EXPECT_LE(b.memory.peakBytes, a.memory.peakBytes * 3 / 2)
+      << "frames queued behind the missing segment";
+}
+
 // A run that ends early after it created the file (its event budget runs out at the first
 // coalesced frame) leaves no file and no descriptor: the ledger's closer removed it. Runs refused
 // memory at any point leave no file either.
