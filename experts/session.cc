@@ -13,6 +13,7 @@
 #include "decode/decoder.h"
 #include "decode/fields.h"
 #include "experts/options.h"
+#include "experts/read_tracker.h"
 
 // The opaque filter handle of the ABI.
 struct WardenFilter {
@@ -36,71 +37,6 @@ static_assert(std::is_standard_layout_v<KeyImpl>);
 extern const WardenHostApi kHostApi;
 
 }  // namespace
-
-// Where each run of one Session::run() reads the capture, so that the bytes runs have left
-// behind leave resident memory (Capture::release): however large the file, what stays mapped is
-// bounded, and peak RSS stays flat. A run up to kLead ahead of the slowest leaves what it read for
-// the slowest to release once it has read it too, so each page is mapped once; a run further
-// ahead releases behind itself but for the windows of runs reading there, and the slower ones map
-// those bytes again from the page cache. For the six built-ins on 237 MB: mapping every byte once
-// per run cost 0.44 s against 0.34 s with nothing released (275 MB of peak RSS); a 64 MiB lead
-// takes 0.40 s for 112 MB (bench/six_experts_bench.sh).
-class ReadTracker {
- public:
-  // How far a run moves between reports.
-  static constexpr std::uint64_t kReportEvery = std::uint64_t{2} << 20;
-
-  ReadTracker(const capture::Capture& capture, std::size_t runs)
-      : capture_(capture), offsets_(runs, kNotReading) {}
-  // Run `slot` read the frame at file `offset`.
-  void moved(std::size_t slot, std::uint64_t offset) {
-    std::lock_guard lock(mutex_);
-    std::uint64_t before = std::exchange(offsets_[slot], offset);
-    if (before == kNotReading || offset <= before) return;  // its first read, or it went back
-    // A run not far ahead of the slowest leaves its bytes for the slowest to release once it has
-    // read them too: each page is mapped once, and what stays resident is bounded by kLead.
-    std::uint64_t slowest = offset;
-    for (std::uint64_t at : offsets_) slowest = std::min(slowest, at);
-    if (slowest < offset && offset - slowest <= kLead) return;
-    // What it left behind, less what it may still look back at (a retransmission's original).
-    releaseUnread(before > kMargin ? before - kMargin : 0, offset > kMargin ? offset - kMargin : 0);
-  }
-  // Run `slot` reads no more.
-  void done(std::size_t slot) {
-    std::lock_guard lock(mutex_);
-    std::uint64_t at = std::exchange(offsets_[slot], kNotReading);
-    if (at != kNotReading) releaseUnread(at > kMargin ? at - kMargin : 0, at + kReportEvery);
-  }
-
- private:
-  static constexpr std::uint64_t kNotReading = UINT64_MAX;
-  static constexpr std::uint64_t kMargin = std::uint64_t{4} << 20;
-  // How far ahead of the slowest run a run may leave its bytes mapped for it.
-  static constexpr std::uint64_t kLead = std::uint64_t{64} << 20;
-
-  // Releases [from, to) but for the windows of the runs still reading there.
-  void releaseUnread(std::uint64_t from, std::uint64_t to) {
-    if (from >= to) return;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> keep;
-    for (std::uint64_t at : offsets_) {
-      if (at != kNotReading)
-        keep.emplace_back(at > kMargin ? at - kMargin : 0, at + kReportEvery + kMargin);
-    }
-    std::sort(keep.begin(), keep.end());
-    for (const auto& [start, end] : keep) {
-      if (end <= from) continue;
-      if (start >= to) break;
-      if (start > from) capture_.release(from, start);
-      from = std::max(from, end);
-      if (from >= to) return;
-    }
-    capture_.release(from, to);
-  }
-
-  const capture::Capture& capture_;
-  std::mutex mutex_;
-  std::vector<std::uint64_t> offsets_;  // each run's last reported offset
-};
 
 class RunContext {
  public:
