@@ -87,10 +87,18 @@ bench() {
   local w c t
   # Coalesce's previous output is removed first, outside the timing: truncating a 200 MB file is
   # the file system's work of the last run, not this one's.
-  w=$(for i in $(seq "$reps"); do rm -f "$data/coalesced.pcapng"; seconds six "$capture"; done |
-      median)
-  c=$(for i in $(seq "$reps"); do seconds capinfos -c "$capture"; done | median)
-  t=$(for i in $(seq "$reps"); do seconds tcpdump -r "$capture" -w /dev/null; done | median)
+  # The three are interleaved, one of each per round: this machine's speed drifts by a quarter
+  # over minutes, and a ratio should compare runs of the same minute.
+  local ws=() cs=() ts=()
+  for _ in $(seq "$reps"); do
+    rm -f "$data/coalesced.pcapng"
+    ws+=("$(seconds six "$capture")")
+    cs+=("$(seconds capinfos -c "$capture")")
+    ts+=("$(seconds tcpdump -r "$capture" -w /dev/null)")
+  done
+  w=$(printf '%s\n' "${ws[@]}" | median)
+  c=$(printf '%s\n' "${cs[@]}" | median)
+  t=$(printf '%s\n' "${ts[@]}" | median)
   local sum=0 over=""
   for args in "${tshark_commands[@]}"; do
     local s
