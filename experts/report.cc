@@ -7,8 +7,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <string_view>
+#include <thread>
 
 #include "base/time_format.h"
 
@@ -95,6 +97,42 @@ void forEachCell(const Shape& s, const Event& e, Cell cell) {
   for (const Column& c : e.columns) cell([&](std::string& out) { c.value.appendTo(out); });
 }
 
+// How many parts to cut `rows` rows into: one per core, none under 4096 rows. The report is
+// written after every run has ended, when the other cores are idle.
+std::size_t partsFor(std::size_t rows) {
+  constexpr std::size_t kRowsPerPart = 4096;
+  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::max<std::size_t>(1, std::min(cores, rows / kRowsPerPart));
+}
+
+// Calls part(k, from, to) for each of `parts` parts of rows [begin, end), part 0 on this thread
+// and the others on threads of their own; returns when all are done, rethrowing the first
+// exception any of them threw.
+template <class Part>
+void inParts(std::size_t begin, std::size_t end, std::size_t parts, Part part) {
+  auto bound = [&](std::size_t k) { return begin + (end - begin) * k / parts; };
+  std::vector<std::exception_ptr> errors(parts);
+  std::vector<std::thread> threads;
+  for (std::size_t k = 1; k < parts; ++k) {
+    threads.emplace_back([&, k] {
+      try {
+        part(k, bound(k), bound(k + 1));
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    });
+  }
+  try {
+    part(0, begin, bound(1));
+  } catch (...) {
+    errors[0] = std::current_exception();
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
 // A shape's rows for aligned text: every cell in one string, cell i ending at ends[i].
 struct Table {
   const Shape* shape;
@@ -110,15 +148,25 @@ struct Table {
 };
 
 Table tableOf(const RunResult& run, const Shape& shape) {
-  Table table{&shape, {}, {}};
-  table.ends.reserve(table.rows() * table.columns());
-  for (std::size_t i = shape.begin; i < shape.end; ++i) {
-    forEachCell(shape, run.events[i], [&](auto write) {
-      write(table.cells);
-      table.ends.push_back(table.cells.size());
-    });
+  std::vector<Table> parts(partsFor(shape.end - shape.begin), Table{&shape, {}, {}});
+  inParts(shape.begin, shape.end, parts.size(),
+          [&](std::size_t k, std::size_t from, std::size_t to) {
+            Table& table = parts[k];
+            table.ends.reserve((to - from) * table.columns());
+            for (std::size_t i = from; i < to; ++i) {
+              forEachCell(shape, run.events[i], [&](auto write) {
+                write(table.cells);
+                table.ends.push_back(table.cells.size());
+              });
+            }
+          });
+  Table& table = parts.front();
+  for (std::size_t k = 1; k < parts.size(); ++k) {
+    const std::size_t shift = table.cells.size();
+    table.cells += parts[k].cells;
+    for (std::size_t end : parts[k].ends) table.ends.push_back(shift + end);
   }
-  return table;
+  return std::move(table);
 }
 
 void appendAligned(std::string& out, const Table& table) {
@@ -336,16 +384,22 @@ std::string reportCsv(const ReportContext&, const std::vector<RunResult>& runs) 
       std::vector<std::string> header{"expert"};
       header.insert(header.end(), shape.header.begin(), shape.header.end());
       appendCsvRow(out, header);
-      for (std::size_t i = shape.begin; i < shape.end; ++i) {
-        appendCsvCell(out, run.expert);
-        forEachCell(shape, run.events[i], [&](auto write) {
-          out += ',';
-          std::size_t from = out.size();
-          write(out);
-          quoteCsvCell(out, from);
-        });
-        out += "\r\n";
-      }
+      std::vector<std::string> texts(partsFor(shape.end - shape.begin) - 1);
+      inParts(shape.begin, shape.end, texts.size() + 1,
+              [&](std::size_t k, std::size_t from, std::size_t to) {
+                std::string& text = k == 0 ? out : texts[k - 1];
+                for (std::size_t i = from; i < to; ++i) {
+                  appendCsvCell(text, run.expert);
+                  forEachCell(shape, run.events[i], [&](auto write) {
+                    text += ',';
+                    std::size_t cell = text.size();
+                    write(text);
+                    quoteCsvCell(text, cell);
+                  });
+                  text += "\r\n";
+                }
+              });
+      for (const std::string& text : texts) out += text;
     }
   }
   return out;

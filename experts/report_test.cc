@@ -2,9 +2,12 @@
 // CSV quotes, and tables split where the event shape changes.
 #include "experts/report.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace warden::experts {
 namespace {
@@ -67,6 +70,36 @@ TEST(Report, ColumnValuesPrintAsPeopleReadThem) {
   EXPECT_EQ(v.toString(), "21.43");
 }
 
+// The fast path for two decimals writes what fmt writes, over every magnitude it takes, and leaves
+// ties and large values to fmt.
+TEST(Report, TwoDecimalsAsFmtWritesThem) {
+  std::mt19937_64 random(5);
+  std::size_t fast = 0, tries = 0;
+  for (int exponent = -3; exponent <= 9; ++exponent) {
+    std::uniform_real_distribution<double> value(-std::pow(10.0, exponent),
+                                                 std::pow(10.0, exponent));
+    for (int i = 0; i < 20000; ++i, ++tries) {
+      double x = value(random);
+      if (i % 4 == 0) x = std::round(x * 1000) / 1000;  // near the halves of a cent
+      std::string ours;
+      if (!appendTwoDecimals(ours, x)) {
+        EXPECT_TRUE(ours.empty());
+        continue;
+      }
+      ++fast;
+      ASSERT_EQ(ours, fmt::format("{:.2f}", x)) << x;
+    }
+  }
+  EXPECT_GT(fast, tries * 3 / 4);
+  std::string out;
+  EXPECT_FALSE(appendTwoDecimals(out, 0.125)) << "an exact tie: fmt rounds it to even";
+  EXPECT_FALSE(appendTwoDecimals(out, 2.675)) << "a hair from a tie";
+  EXPECT_FALSE(appendTwoDecimals(out, 1e8));
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(appendTwoDecimals(out, -1234.5678));
+  EXPECT_EQ(out, "-1234.57");
+}
+
 TEST(Report, TextSplitsTablesWhereTheShapeChanges) {
   std::string text = reportText({"x.pcap", 10, ""}, {sample()});
   EXPECT_NE(text.find("== Demo [demo]: failed (Run returned failure)"), std::string::npos) << text;
@@ -102,6 +135,41 @@ TEST(Report, JsonLinesHaveOneEventPerLineThenTheRun) {
   EXPECT_EQ(lines[3]["type"], "run");
   EXPECT_EQ(lines[3]["event_count"], 3);
   EXPECT_FALSE(lines[3].contains("events"));
+}
+
+// A long table is written in parts on several threads; the rows still come out whole and in order.
+TEST(Report, LongTablesKeepTheirRowsInOrder) {
+  RunResult run;
+  run.expert = "many";
+  run.name = "Many";
+  constexpr std::size_t kRows = 20000;
+  for (std::size_t i = 0; i < kRows; ++i) {
+    Event e;
+    e.id = 1;
+    e.source = "Many";
+    e.name = "Row";
+    ColumnValue n;
+    n.type = WARDEN_COLUMN_U32;
+    n.integer = static_cast<std::int64_t>(i);
+    ColumnValue share;
+    share.type = WARDEN_COLUMN_F64;
+    share.real = static_cast<double>(i) / 7;
+    e.columns = {{"N", n}, {"Share", share}};
+    run.events.push_back(e);
+  }
+  std::string csv = reportCsv({"x.pcap", 10, ""}, {run});
+  std::string text = reportText({"x.pcap", 10, ""}, {run});
+  std::size_t csvAt = csv.find("expert,Severity,Event,N,Share\r\n");
+  ASSERT_NE(csvAt, std::string::npos);
+  std::size_t textAt = 0;
+  for (std::size_t i = 0; i < kRows; ++i) {
+    std::string share = run.events[i].columns[1].value.toString();
+    std::string row = fmt::format("many,informational,Row,{},{}\r\n", i, share);
+    csvAt = csv.find(row, csvAt);
+    ASSERT_NE(csvAt, std::string::npos) << row;
+    textAt = text.find(fmt::format("  {}  ", i), textAt);
+    ASSERT_NE(textAt, std::string::npos) << i;
+  }
 }
 
 TEST(Report, CsvQuotesAndStartsATablePerShape) {

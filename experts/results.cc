@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include "base/time_format.h"
@@ -87,6 +88,24 @@ std::string_view EventText::keep(std::string_view text) {
   return {at, text.size()};
 }
 
+bool appendTwoDecimals(std::string& out, double real) {
+  // |real| * 100 below 1e9 has a rounding error under 1.2e-7: away from a tie it cannot move the
+  // result to the other side, so the product rounds as the exact value does.
+  const double scaled = std::fabs(real) * 100.0;
+  if (!(scaled < 1e9)) return false;
+  const double whole = std::floor(scaled);
+  const double fraction = scaled - whole;
+  if (std::fabs(fraction - 0.5) < 1e-6) return false;
+  const auto cents = static_cast<std::uint64_t>(whole) + (fraction > 0.5 ? 1 : 0);
+  if (std::signbit(real)) out += '-';  // as fmt: -0.001 is "-0.00"
+  char text[24];
+  out.append(text, std::to_chars(text, text + sizeof text, cents / 100).ptr);
+  out += '.';
+  out += static_cast<char>('0' + cents % 100 / 10);
+  out += static_cast<char>('0' + cents % 10);
+  return true;
+}
+
 std::string formatTime(std::int64_t ns) { return formatUtcTime(ns); }
 
 bool ColumnValue::isNumber() const { return type <= WARDEN_COLUMN_FRAME; }
@@ -110,6 +129,7 @@ void ColumnValue::appendTo(std::string& out) const {
         return number(static_cast<std::int64_t>(real));
       }
       if (real >= 0.01 || real <= -0.01) {
+        if (appendTwoDecimals(out, real)) return;
         fmt::format_to(std::back_inserter(out), "{:.2f}", real);
       } else {
         fmt::format_to(std::back_inserter(out), "{:.3g}", real);

@@ -74,6 +74,9 @@ struct Event {
 
 std::string_view severityName(WardenSeverity severity);
 std::string_view columnTypeName(WardenColumnType type);
+// `real` as fmt's "{:.2f}" writes it, appended without fmt, when that is exact (|real| under 1e7,
+// not within a millionth of a cent of a tie); false and nothing appended otherwise.
+bool appendTwoDecimals(std::string& out, double real);
 // "2024-05-01 12:00:00.123456789" (UTC).
 std::string formatTime(std::int64_t ns);
 
