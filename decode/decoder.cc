@@ -703,7 +703,11 @@ std::string DecodedFrame::protocols() const {
 
 void decodeFrame(std::span<const std::byte> bytes, std::uint16_t linkType, std::uint32_t wireLength,
                  DecodedFrame& out) {
-  static_cast<FrameFields&>(out) = FrameFields{};
+  // Copied from a constant: a fresh FrameFields{} is zeroed on the stack with `rep stos` and read
+  // straight back, which stalls every frame on the failed store forwarding (a third of this
+  // function's time in `perf annotate`).
+  static const FrameFields kReset{};
+  static_cast<FrameFields&>(out) = kReset;
   out.wireLength = wireLength;
   out.capturedLength = static_cast<std::uint32_t>(bytes.size());
   Decoder(bytes, out).link(linkType);
