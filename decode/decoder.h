@@ -4,7 +4,10 @@
 #pragma once
 
 #include <array>
+#include <bit>
+#include <compare>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,8 +45,29 @@ std::string_view layerName(Layer layer);
 struct Address {
   std::uint8_t family = 0;  // 0 none, 4, 6
   std::array<std::uint8_t, 16> bytes{};
-  auto operator<=>(const Address&) const = default;  // ordered: usable as a map key
-  std::string toString() const;                      // 10.0.0.1 / 2001:db8::1 (RFC 5952)
+  // Ordered as the defaulted comparison would order them (family, then the bytes
+  // lexicographically), by two 64-bit words instead of a memcmp: flows and streams are found by
+  // address pairs for every frame.
+  std::strong_ordering operator<=>(const Address& other) const {
+    if (family != other.family) return family <=> other.family;
+    for (std::size_t half = 0; half < 2; ++half) {
+      std::uint64_t a = word(half), b = other.word(half);
+      if (a != b) return a <=> b;
+    }
+    return std::strong_ordering::equal;
+  }
+  bool operator==(const Address& other) const {
+    return family == other.family && word(0) == other.word(0) && word(1) == other.word(1);
+  }
+  std::string toString() const;  // 10.0.0.1 / 2001:db8::1 (RFC 5952)
+
+ private:
+  // Bytes [8 * half, 8 * half + 8) as a number that orders as they do.
+  std::uint64_t word(std::size_t half) const {
+    std::uint64_t w;
+    std::memcpy(&w, bytes.data() + 8 * half, 8);
+    return std::endian::native == std::endian::little ? __builtin_bswap64(w) : w;
+  }
 };
 using Mac = std::array<std::uint8_t, 6>;
 std::string macToString(const Mac& mac);

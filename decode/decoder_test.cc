@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <tuple>
+#include <vector>
 
 #include "decode/fields.h"
 
@@ -170,6 +172,31 @@ TEST(Decoder, BadIpv4HeaderLengthIsMalformedAtItsOffset) {
   EXPECT_EQ(d.malformed.layer, Layer::kIpv4);
   EXPECT_EQ(d.malformed.offset, 14u);
   EXPECT_STREQ(d.malformed.reason, "IPv4 options run past the frame");
+}
+
+// Addresses order as (family, bytes) lexicographically, as the defaulted comparison did: map keys
+// and the order of reports depend on it. Bytes at the edges of each 64-bit word included.
+TEST(Address, OrdersAsFamilyThenBytes) {
+  const std::uint8_t values[] = {0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff};
+  std::vector<Address> all;
+  for (std::uint8_t family : {4, 6}) {
+    for (std::size_t at : {0, 3, 7, 8, 12, 15}) {
+      for (std::uint8_t v : values) {
+        Address a;
+        a.family = family;
+        a.bytes.fill(0x80);
+        a.bytes[at] = v;
+        all.push_back(a);
+      }
+    }
+  }
+  for (const Address& a : all) {
+    for (const Address& b : all) {
+      auto expected = std::tie(a.family, a.bytes) <=> std::tie(b.family, b.bytes);
+      EXPECT_EQ(a <=> b, expected);
+      EXPECT_EQ(a == b, expected == 0);
+    }
+  }
 }
 
 TEST(Decoder, LayerNamesAreWiresharks) {
