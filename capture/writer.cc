@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -34,15 +35,21 @@ Status writeAll(int fd, std::span<const std::byte> data, const std::string& path
 
 }  // namespace
 
-// One buffer at a time, written by `thread` while the producer fills the next.
+// Buffers written by `thread` in order while the producer fills the next. Up to kDepth wait: a
+// producer that outpaces the file system for a moment (ext4's buffered writes cost about as much
+// as building the data) goes on instead of waiting for each write. Buffers are reused.
 struct FileOutput::Background {
+  static constexpr std::size_t kDepth = 8;
+  struct Job {
+    std::vector<std::byte> own;
+    std::vector<FileOutput::Borrowed> borrowed;  // spans to gather into it first
+    std::uint64_t at = 0;                        // its file offset
+  };
   std::mutex mutex;
   std::condition_variable changed;
-  std::vector<std::byte> pending;
-  std::vector<FileOutput::Borrowed> pendingBorrowed;  // spans to gather into it first
-  std::vector<std::byte> gathered;
-  std::uint64_t pendingAt = 0;  // its file offset
-  bool busy = false, quit = false;
+  std::deque<Job> queue;  // the front one is being written
+  std::vector<Job> spare;
+  bool quit = false;
   Status error;  // the first failed write
   std::thread thread;
 };
@@ -102,37 +109,50 @@ Status FileOutput::handOff() {
     Background* b = background_.get();
     const int fd = fd_;
     b->thread = std::thread([b, fd, path = path_] {
+      std::vector<std::byte> gathered;
       std::unique_lock lock(b->mutex);
       for (;;) {
-        b->changed.wait(lock, [b] { return b->busy || b->quit; });
-        if (!b->busy) return;  // quit, nothing left to write
+        b->changed.wait(lock, [b] { return !b->queue.empty() || b->quit; });
+        if (b->queue.empty()) return;  // quit, nothing left to write
+        Background::Job& job = b->queue.front();
         lock.unlock();
         Status s;
         if (b->error.ok()) {
-          if (b->pendingBorrowed.empty()) {
-            s = writeAll(fd, b->pending, path, b->pendingAt);
+          if (job.borrowed.empty()) {
+            s = writeAll(fd, job.own, path, job.at);
           } else {
-            gather(b->pending, b->pendingBorrowed, b->gathered);
-            s = writeAll(fd, b->gathered, path, b->pendingAt);
+            gather(job.own, job.borrowed, gathered);
+            s = writeAll(fd, gathered, path, job.at);
           }
         }
         lock.lock();
         if (!s.ok()) b->error = std::move(s);
-        b->busy = false;
+        job.own.clear();
+        job.borrowed.clear();
+        b->spare.push_back(std::move(job));
+        b->queue.pop_front();
         b->changed.notify_all();
       }
     });
   }
-  WARDEN_TRY(drain());
+  std::uint64_t handed = buffer_.size() + borrowedBytes_;
   {
-    std::lock_guard lock(background_->mutex);
-    std::swap(background_->pending, buffer_);
-    std::swap(background_->pendingBorrowed, borrowed_);
-    background_->pendingAt = written_;
-    background_->busy = true;
+    std::unique_lock lock(background_->mutex);
+    Background& b = *background_;
+    b.changed.wait(lock, [&] { return b.queue.size() < Background::kDepth; });
+    if (!b.error.ok()) return b.error;
+    Background::Job job;
+    if (!b.spare.empty()) {
+      job = std::move(b.spare.back());
+      b.spare.pop_back();
+    }
+    std::swap(job.own, buffer_);
+    std::swap(job.borrowed, borrowed_);
+    job.at = written_;
+    b.queue.push_back(std::move(job));
   }
   background_->changed.notify_all();
-  written_ += background_->pending.size() + borrowedBytes_;  // the thread only reads them
+  written_ += handed;  // the thread only reads them
   buffer_.clear();
   borrowed_.clear();
   borrowedBytes_ = 0;
@@ -161,7 +181,7 @@ void FileOutput::gather(std::vector<std::byte>& own, const std::vector<Borrowed>
 Status FileOutput::drain() {
   if (!background_) return Status();
   std::unique_lock lock(background_->mutex);
-  background_->changed.wait(lock, [&] { return !background_->busy; });
+  background_->changed.wait(lock, [&] { return background_->queue.empty(); });
   return background_->error;
 }
 

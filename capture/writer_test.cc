@@ -95,10 +95,11 @@ TEST(FileOutput, AFailedBackgroundWriteIsReported) {
 
 // Megabytes of buffered bytes and borrowed spans go out whole and in order, through the writer
 // thread and through flush(), and the byte count includes what is still queued.
+// About 30 MB: more buffers than the writer thread's queue holds, so the producer waits for room.
 TEST(FileOutput, BufferedAndBorrowedBytesArriveWholeAndInOrder) {
   std::string path = tempFile("large.bin");
   std::vector<std::vector<std::byte>> borrowed;
-  for (std::size_t i = 0; i < 6000; ++i)
+  for (std::size_t i = 0; i < 30000; ++i)
     borrowed.emplace_back(i % 2 ? i * 7 % 1500 : 0, static_cast<std::byte>(i % 251));
   std::vector<std::byte> expected;
   {
@@ -111,7 +112,7 @@ TEST(FileOutput, BufferedAndBorrowedBytesArriveWholeAndInOrder) {
       out->borrow(borrowed[i]);
       expected.insert(expected.end(), borrowed[i].begin(), borrowed[i].end());
       ASSERT_TRUE(out->flushIfFull().ok());
-      if (i == 3000) {
+      if (i == 15000) {
         ASSERT_TRUE(out->flush().ok());
       }
       ASSERT_EQ(out->bytesWritten(), expected.size());
