@@ -424,7 +424,8 @@ class Coalescer {
   std::deque<Slot, HostAllocator<Slot>> slots_;                 // frames not yet written, in order
   std::deque<HostString, HostAllocator<HostString>> comments_;  // of slots, in order
   HostMap<std::uint64_t, Unit> units_;                          // by the frame whose slot they take
-  std::vector<std::byte> payload_;                              // a PDU's bytes, gathered
+  // A PDU's bytes, gathered from its segments.
+  std::vector<std::byte, HostAllocator<std::byte>> payload_{HostAllocator<std::byte>(key_)};
   decode::DecodedFrame decoded_;
   reassembly::Defragmenter defrag_;
   reassembly::PduFramer framer_;
