@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -35,11 +37,14 @@ using kit::HostAllocator;
 
 constexpr std::size_t kPathBytes = 1024;
 constexpr std::size_t kMaxPdu = 65535 - 60 - 60;  // IPv4 and TCP headers at their largest
+// Frame bytes held back, by default, while reassembly may still claim them.
+constexpr std::uint64_t kDefaultHold = std::uint64_t{64} << 20;
 
 struct Config {
   std::uint32_t length;
   char out[kPathBytes];
   std::uint32_t pcapng;
+  std::uint64_t hold;
 };
 
 // What the ledger needs to undo a partial output: a duplicate of its descriptor and its path.
@@ -63,6 +68,7 @@ using HostMap = std::unordered_map<K, V, H, std::equal_to<K>, HostAllocator<std:
 struct Counts {
   std::uint64_t framesIn = 0, framesOut = 0, datagrams = 0, pdus = 0;
   std::uint64_t incomplete = 0, tooLarge = 0, unaligned = 0, unsupportedLink = 0;
+  std::uint64_t tooLate = 0;  // a source had been written before the unit was complete
 };
 
 // The output file, pcap or pcapng.
@@ -186,8 +192,10 @@ using HostString = std::basic_string<char, std::char_traits<char>, HostAllocator
 // that completed it.
 class Coalescer {
  public:
-  Coalescer(WardenKey key, Counts& counts, Output& output, const std::string& path)
+  Coalescer(WardenKey key, Counts& counts, Output& output, const std::string& path,
+            std::uint64_t hold)
       : key_(key),
+        hold_(hold),
         counts_(counts),
         output_(output),
         path_(path),
@@ -210,6 +218,7 @@ class Coalescer {
     slot.wire = f.wireLength;
     slot.linkType = f.linkType;
     slot.interfaceId = f.interfaceId;
+    held_ += f.capturedLength;
     if (f.comment != nullptr && *f.comment != '\0') {
       comments_.emplace_back(f.comment, HostAllocator<char>(key_));
       slot.comment = true;
@@ -228,6 +237,9 @@ class Coalescer {
       segment->stable = true;  // frame bytes stay valid until the run ends
       tcp_.add(*segment);
     }
+    // However long reassembly may wait, no more than hold_ bytes of frames wait with it: the
+    // oldest are written as they are, and a unit that would have claimed one is not made.
+    if (held_ > hold_) flush(0);
     if (++sinceFlush_ >= flushEvery_) {
       // Finding the horizon walks every stream: do it once per that many frames at least.
       sinceFlush_ = 0;
@@ -298,7 +310,7 @@ class Coalescer {
     unit.linkType = first.linkType;
     unit.interfaceId = first.interfaceId;
     if (!claim(datagram.frames, at, std::move(unit))) {
-      ++counts_.unaligned;  // a fragment already written: cannot happen while it waits
+      ++counts_.tooLate;  // a fragment was written: it waited longer than the hold allows
       return;
     }
     ++counts_.datagrams;
@@ -327,6 +339,10 @@ class Coalescer {
     Slot* emitAt = nullptr;
     for (std::uint64_t f : p.frames) {
       Slot* s = find(f);
+      if (s == nullptr && f <= writtenThrough_) {
+        ++counts_.tooLate;
+        return;
+      }
       if (s == nullptr || s->payload == 0 || s->syn || s->delivered != s->payload ||
           s->first < p.offset || s->end > p.offset + p.length || s->fate != Slot::Fate::kCopy) {
         ++counts_.unaligned;
@@ -365,10 +381,13 @@ class Coalescer {
     ++counts_.pdus;
   }
 
-  // Writes the slots of frames before `horizon`, in order.
+  // Writes the slots of frames before `horizon`, in order, and then as many more as it takes to
+  // hold no more than hold_ bytes.
   void flush(std::uint64_t horizon) {
-    while (!slots_.empty() && slots_.front().frame < horizon) {
+    while (!slots_.empty() && (slots_.front().frame < horizon || held_ > hold_)) {
       const Slot& s = slots_.front();
+      held_ -= s.captured;
+      writtenThrough_ = s.frame;
       std::string_view comment;
       if (s.comment) comment = comments_.front();
       if (s.fate == Slot::Fate::kCopy) {
@@ -415,11 +434,14 @@ class Coalescer {
   }
 
   WardenKey key_;
+  const std::uint64_t hold_;
   Counts& counts_;
   Output& output_;
   const std::string& path_;
   bool ok_ = true;
   std::uint64_t written_ = 0;
+  std::uint64_t held_ = 0;            // captured bytes of the queued slots
+  std::uint64_t writtenThrough_ = 0;  // the last frame written
   std::uint64_t sinceFlush_ = 0, flushEvery_ = 256;
   std::deque<Slot, HostAllocator<Slot>> slots_;                 // frames not yet written, in order
   std::deque<HostString, HostAllocator<HostString>> comments_;  // of slots, in order
@@ -447,13 +469,23 @@ int coalesceRegister(WardenExpertInfo* info) {
       info, "Protocol Coalesce",
       "Writes a new capture in which IP fragments are reassembled datagrams and "
       "NBSS/SMB, DCE/RPC, DNS and HTTP messages spread over TCP segments are one frame "
-      "(options out=PATH, format=pcapng|pcap)",
+      "(options out=PATH, format=pcapng|pcap, hold=BYTES of frames held while reassembly "
+      "decides, default 64 MiB)",
       WARDEN_EXPERT_CONFIGURABLE | WARDEN_EXPERT_WRITES_CAPTURE);
 }
 
 int coalesceConfigure(WardenKey key, WardenExpertConfig** out, const WardenStartupInfo* startup,
                       std::uint32_t) {
-  Config config{sizeof(Config), {}, 1};
+  Config config{sizeof(Config), {}, 1, kDefaultHold};
+  char hold[24];
+  if (WardenGetOption(key, "hold", hold, sizeof hold) == WARDEN_OK) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(hold, &end, 10);
+    if (end == hold || *end != '\0' || errno != 0 || n == 0 || hold[0] == '-')
+      return kit::refuse(key, "hold must be a number of bytes, at least 1");
+    config.hold = n;
+  }
   char format[16];
   if (WardenGetOption(key, "format", format, sizeof format) == WARDEN_OK) {
     std::string_view f = format;
@@ -509,7 +541,7 @@ int coalesceRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
       return 0;
     }
 
-    Coalescer coalescer(key, counts, output, path);
+    Coalescer coalescer(key, counts, output, path, config.hold);
     if (!kit::forEachFrame(key, startup, 0,
                            [&](const WardenFrameDescriptor& f) { return coalescer.frame(f); }))
       return 0;
@@ -537,6 +569,7 @@ int coalesceRun(WardenKey key, const WardenExpertConfig* raw, const WardenStartu
                    .count("Incomplete", counts.incomplete)
                    .count("Too large", counts.tooLarge)
                    .count("Sharing segments", counts.unaligned)
+                   .count("Waited too long", counts.tooLate)
                    .count("Unsupported link", counts.unsupportedLink)
                    .submit()
                ? 1

@@ -70,11 +70,13 @@ std::size_t count(const std::string& path, const std::string& filter) {
       .size();
 }
 
-// Returns the number of coalesced frames.
-std::size_t expectFaithful(const std::string& path, const std::string& dir) {
-  SCOPED_TRACE(path);
+// Returns the number of coalesced frames; `summary`, when given, receives the summary's counts.
+std::size_t expectFaithful(const std::string& path, const std::string& dir,
+                           const std::string& options = "",
+                           std::map<std::string, double>* summary = nullptr) {
+  SCOPED_TRACE(path + " " + options);
   std::string out = dir + "/" + std::filesystem::path(path).filename().string() + ".pcapng";
-  RunResult r = bt::runBuiltin(path, "coalesce", "out=" + out);
+  RunResult r = bt::runBuiltin(path, "coalesce", "out=" + out + options);
   EXPECT_TRUE(r.succeeded()) << r.message;
   EXPECT_EQ(r.reclaimed.blocks, 0u);
   EXPECT_EQ(r.closersRun, 0u) << "a good run keeps its file";
@@ -88,6 +90,9 @@ std::size_t expectFaithful(const std::string& path, const std::string& dir) {
       ++units;
       sources += static_cast<std::size_t>(column(e, "Source frames").real);
     } else if (e.id == 2) {
+      for (const Column& c : e.columns) {
+        if (summary != nullptr) (*summary)[std::string(c.name)] = c.value.real;
+      }
       framesIn = static_cast<std::size_t>(column(e, "Frames in").real);
       framesOut = static_cast<std::size_t>(column(e, "Frames out").real);
     }
@@ -199,6 +204,19 @@ TEST_F(Coalesce, ASegmentTheCaptureMissedHoldsNothingBack) {
   ASSERT_TRUE(a.succeeded() && b.succeeded());
   EXPECT_LE(b.memory.peakBytes, a.memory.peakBytes * 3 / 2)
       << "frames queued behind the missing segment";
+}
+
+// A hold of one byte writes every frame at once, before reassembly is done with it: no unit can be
+// made, each is counted as having waited too long, and still no byte is lost or doubled.
+TEST_F(Coalesce, ASmallHoldWritesFramesEarlyAndLosesNothing) {
+  const std::string path = std::string(WARDEN_SHARED_DIR) + "/captures/zeek_http_bro.org.pcap";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent";
+  std::map<std::string, double> whole, held;
+  std::size_t units = expectFaithful(path, dir_, "", &whole);
+  EXPECT_GT(units, 0u);
+  EXPECT_EQ(whole["Waited too long"], 0);
+  EXPECT_EQ(expectFaithful(path, dir_, ",hold=1", &held), 0u);
+  EXPECT_EQ(held["Waited too long"], static_cast<double>(units));
 }
 
 // A run that ends early after it created the file (its event budget runs out at the first
