@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -49,6 +51,7 @@ struct FileOutput::Background {
   std::condition_variable changed;
   std::deque<Job> queue;  // the front one is being written
   std::vector<Job> spare;
+  std::atomic<std::uint64_t> done{0};  // file offset the thread has written up to
   bool quit = false;
   Status error;  // the first failed write
   std::thread thread;
@@ -69,6 +72,7 @@ FileOutput::FileOutput(FileOutput&& other) noexcept
       borrowed_(std::move(other.borrowed_)),
       borrowedBytes_(std::exchange(other.borrowedBytes_, 0)),
       written_(other.written_),
+      writtenHere_(other.writtenHere_),
       background_(std::move(other.background_)) {}
 
 FileOutput& FileOutput::operator=(FileOutput&& other) noexcept {
@@ -81,6 +85,7 @@ FileOutput& FileOutput::operator=(FileOutput&& other) noexcept {
     borrowed_ = std::move(other.borrowed_);
     borrowedBytes_ = std::exchange(other.borrowedBytes_, 0);
     written_ = other.written_;
+    writtenHere_ = other.writtenHere_;
     background_ = std::move(other.background_);
   }
   return *this;
@@ -125,6 +130,9 @@ Status FileOutput::handOff() {
             s = writeAll(fd, gathered, path, job.at);
           }
         }
+        std::uint64_t size = job.own.size();
+        for (const Borrowed& span : job.borrowed) size += span.bytes.size();
+        b->done.store(job.at + size, std::memory_order_release);
         lock.lock();
         if (!s.ok()) b->error = std::move(s);
         job.own.clear();
@@ -185,6 +193,11 @@ Status FileOutput::drain() {
   return background_->error;
 }
 
+std::uint64_t FileOutput::bytesDone() const {
+  std::uint64_t thread = background_ ? background_->done.load(std::memory_order_acquire) : 0;
+  return std::max(thread, writtenHere_);
+}
+
 Status FileOutput::flush() {
   if (fd_ < 0) return InvalidArgumentError("{}: already closed", path_);
   WARDEN_TRY(drain());
@@ -197,6 +210,7 @@ Status FileOutput::flush() {
   }
   WARDEN_TRY(writeAll(fd_, buffer_, path_, written_));
   written_ += buffer_.size();
+  writtenHere_ = written_;
   buffer_.clear();
   return Status();
 }

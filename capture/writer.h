@@ -42,6 +42,9 @@ class FileOutput {
   // Queues `bytes` (valid until close()) after what the buffer holds now.
   void borrow(std::span<const std::byte> bytes);
   std::uint64_t bytesWritten() const { return written_ + buffer_.size() + borrowedBytes_; }
+  // How many of those bytes have reached the file (or failed to): borrowed spans before this
+  // offset are no longer read.
+  std::uint64_t bytesDone() const;
   // Once the buffer holds more than a megabyte, hands it to a thread of the FileOutput's own that
   // writes it while the caller fills the next one (a large output's write() calls cost as much as
   // building it). A failed write is reported by the next flushIfFull(), flush() or close().
@@ -71,7 +74,8 @@ class FileOutput {
   std::vector<std::byte> buffer_;
   std::vector<Borrowed> borrowed_;
   std::size_t borrowedBytes_ = 0;
-  std::uint64_t written_ = 0;  // handed off or written
+  std::uint64_t written_ = 0;      // handed off or written
+  std::uint64_t writtenHere_ = 0;  // written by flush() on the caller's thread
   std::unique_ptr<Background> background_;
 };
 
@@ -82,6 +86,8 @@ class PcapWriter {
   Status write(const OutputFrame& frame);
   Status close() { return out_.close(); }
   int fd() const { return out_.fd(); }
+  std::uint64_t bytesWritten() const { return out_.bytesWritten(); }
+  std::uint64_t bytesDone() const { return out_.bytesDone(); }
 
  private:
   PcapWriter(FileOutput out, bool nanoseconds) : out_(std::move(out)), nanoseconds_(nanoseconds) {}
@@ -100,6 +106,8 @@ class PcapngWriter {
   Status write(const OutputFrame& frame);
   Status close() { return out_.close(); }
   int fd() const { return out_.fd(); }
+  std::uint64_t bytesWritten() const { return out_.bytesWritten(); }
+  std::uint64_t bytesDone() const { return out_.bytesDone(); }
 
  private:
   explicit PcapngWriter(FileOutput out) : out_(std::move(out)) {}

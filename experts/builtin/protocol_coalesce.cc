@@ -88,6 +88,17 @@ class Output {
     if (auto* w = std::get_if<capture::PcapWriter>(&writer_)) return w->fd();
     return -1;
   }
+  // Bytes handed to the file, and how many of them its writer thread is done with.
+  std::uint64_t bytesWritten() const {
+    if (auto* w = std::get_if<capture::PcapngWriter>(&writer_)) return w->bytesWritten();
+    if (auto* w = std::get_if<capture::PcapWriter>(&writer_)) return w->bytesWritten();
+    return 0;
+  }
+  std::uint64_t bytesDone() const {
+    if (auto* w = std::get_if<capture::PcapngWriter>(&writer_)) return w->bytesDone();
+    if (auto* w = std::get_if<capture::PcapWriter>(&writer_)) return w->bytesDone();
+    return 0;
+  }
   Status write(const std::string& path, std::uint32_t linkType, std::uint32_t interfaceId,
                std::int64_t time, std::uint32_t wireLength, std::span<const std::byte> bytes,
                std::string_view comment, bool stable) {
@@ -247,9 +258,7 @@ class Coalescer {
       defrag_.expireIdle(f.timestampNs);
       flush(std::min({tcp_.oldestHeldFrame(), framer_.oldestOpenFrame(kMaxPdu),
                       defrag_.oldestFrame(), std::uint64_t{f.frameNumber} + 1}));
-      // The frames still queued are read again when written: the host keeps them mapped.
-      WardenRetainFrames(key_,
-                         slots_.empty() ? 0 : static_cast<std::uint32_t>(slots_.front().frame));
+      retain();
     }
     return ok_;
   }
@@ -381,9 +390,24 @@ class Coalescer {
     ++counts_.pdus;
   }
 
+  // The frames still queued are read again when written, and the ones written are read once more
+  // by the file's writer thread, which copies them: the host keeps them mapped until then.
+  void retain() {
+    const std::uint64_t done = output_.bytesDone();
+    while (!inFlight_.empty() && inFlight_.front().second <= done) inFlight_.pop_front();
+    std::uint64_t first = !inFlight_.empty() ? inFlight_.front().first
+                          : !slots_.empty()  ? slots_.front().frame
+                                             : 0;
+    WardenRetainFrames(key_, static_cast<std::uint32_t>(first));
+  }
+
   // Writes the slots of frames before `horizon`, in order, and then as many more as it takes to
   // hold no more than hold_ bytes.
   void flush(std::uint64_t horizon) {
+    if (!slots_.empty() && (slots_.front().frame < horizon || held_ > hold_))
+      inFlight_.emplace_back(slots_.front().frame, 0);
+    else
+      return;
     while (!slots_.empty() && (slots_.front().frame < horizon || held_ > hold_)) {
       const Slot& s = slots_.front();
       held_ -= s.captured;
@@ -401,6 +425,7 @@ class Coalescer {
       if (s.comment) comments_.pop_front();
       slots_.pop_front();
     }
+    inFlight_.back().second = output_.bytesWritten();
   }
 
   void fail(const std::string& why) {
@@ -442,6 +467,10 @@ class Coalescer {
   std::uint64_t written_ = 0;
   std::uint64_t held_ = 0;            // captured bytes of the queued slots
   std::uint64_t writtenThrough_ = 0;  // the last frame written
+  // Batches of written frames the file's writer thread may still copy: (first frame, the output
+  // offset the batch ends at).
+  using Batch = std::pair<std::uint64_t, std::uint64_t>;
+  std::deque<Batch, HostAllocator<Batch>> inFlight_{HostAllocator<Batch>(key_)};
   std::uint64_t sinceFlush_ = 0, flushEvery_ = 256;
   std::deque<Slot, HostAllocator<Slot>> slots_;                 // frames not yet written, in order
   std::deque<HostString, HostAllocator<HostString>> comments_;  // of slots, in order
