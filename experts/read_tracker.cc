@@ -8,22 +8,28 @@ namespace warden::experts {
 
 ReadTracker::ReadTracker(const capture::Capture& capture, std::size_t runs,
                          ReadTrackerOptions options)
-    : capture_(capture), options_(options), offsets_(runs, kNotReading), stalled_(runs, false) {}
+    : capture_(capture),
+      options_(options),
+      offsets_(runs, kNotReading),
+      keeps_(runs, kNotReading),
+      stalled_(runs, false) {}
 
-void ReadTracker::moved(std::size_t slot, std::uint64_t offset) {
+void ReadTracker::moved(std::size_t slot, std::uint64_t offset, std::uint64_t keep) {
   std::unique_lock lock(mutex_);
   std::uint64_t before = std::exchange(offsets_[slot], offset);
+  std::uint64_t keptBefore = std::exchange(keeps_[slot], std::min(keep, offset));
   if (before == kNotReading || offset > before) stalled_[slot] = false;
   if (waiters_ != 0) changed_.notify_all();
-  if (before != kNotReading && offset > before) release(before, offset);
+  if (keptBefore != kNotReading && keeps_[slot] > keptBefore) release(keptBefore, keeps_[slot]);
   keepTogether(slot, lock);
 }
 
 void ReadTracker::done(std::size_t slot) {
   std::lock_guard lock(mutex_);
   std::uint64_t at = std::exchange(offsets_[slot], kNotReading);
+  std::uint64_t kept = std::exchange(keeps_[slot], kNotReading);
   if (waiters_ != 0) changed_.notify_all();
-  if (at != kNotReading) releaseUnread(at > kMargin ? at - kMargin : 0, at + kReportEvery);
+  if (at != kNotReading) releaseUnread(kept > kMargin ? kept - kMargin : 0, at + kReportEvery);
 }
 
 std::uint64_t ReadTracker::stalls() const {
@@ -31,15 +37,15 @@ std::uint64_t ReadTracker::stalls() const {
   return stalls_;
 }
 
-// The run moved forward from `before` to `offset`.
-void ReadTracker::release(std::uint64_t before, std::uint64_t offset) {
+// What the run keeps moved forward from `before` to `keep`.
+void ReadTracker::release(std::uint64_t before, std::uint64_t keep) {
   // A run not far ahead of the slowest leaves its bytes for the slowest to release once it has
   // read them too: each page is mapped once, and what stays resident is bounded by kLead.
-  std::uint64_t slowest = offset;
-  for (std::uint64_t at : offsets_) slowest = std::min(slowest, at);
-  if (slowest < offset && offset - slowest <= kLead) return;
+  std::uint64_t slowest = keep;
+  for (std::uint64_t at : keeps_) slowest = std::min(slowest, at);
+  if (slowest < keep && keep - slowest <= kLead) return;
   // What it left behind, less what it may still look back at (a retransmission's original).
-  releaseUnread(before > kMargin ? before - kMargin : 0, offset > kMargin ? offset - kMargin : 0);
+  releaseUnread(before > kMargin ? before - kMargin : 0, keep > kMargin ? keep - kMargin : 0);
 }
 
 // Waits while run `slot` is more than the spread ahead of the slowest run that moves.
@@ -68,9 +74,10 @@ void ReadTracker::keepTogether(std::size_t slot, std::unique_lock<std::mutex>& l
 void ReadTracker::releaseUnread(std::uint64_t from, std::uint64_t to) {
   if (from >= to) return;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> keep;
-  for (std::uint64_t at : offsets_) {
-    if (at != kNotReading)
-      keep.emplace_back(at > kMargin ? at - kMargin : 0, at + kReportEvery + kMargin);
+  for (std::size_t i = 0; i < offsets_.size(); ++i) {
+    if (offsets_[i] != kNotReading)
+      keep.emplace_back(keeps_[i] > kMargin ? keeps_[i] - kMargin : 0,
+                        offsets_[i] + kReportEvery + kMargin);
   }
   std::sort(keep.begin(), keep.end());
   for (const auto& [start, end] : keep) {

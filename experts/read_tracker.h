@@ -35,8 +35,10 @@ class ReadTracker {
   static constexpr std::uint64_t kReportEvery = std::uint64_t{2} << 20;
 
   ReadTracker(const capture::Capture& capture, std::size_t runs, ReadTrackerOptions options = {});
-  // Run `slot` read the frame at file `offset`. It may wait here for the slowest run.
-  void moved(std::size_t slot, std::uint64_t offset);
+  // Run `slot` read the frame at file `offset`, and still reads bytes from `keep` on (frames it
+  // holds until it can decide about them; UINT64_MAX: only where it reads). It may wait here for
+  // the slowest run: runs keep together by where they read, bytes are let go by where they keep.
+  void moved(std::size_t slot, std::uint64_t offset, std::uint64_t keep = UINT64_MAX);
   // Run `slot` reads no more.
   void done(std::size_t slot);
   // Times a run waited for the slowest and went on because that one stood still.
@@ -48,7 +50,7 @@ class ReadTracker {
   // How far ahead of the slowest run a run may leave its bytes mapped for it.
   static constexpr std::uint64_t kLead = std::uint64_t{64} << 20;
 
-  void release(std::uint64_t before, std::uint64_t offset);
+  void release(std::uint64_t before, std::uint64_t keep);
   void keepTogether(std::size_t slot, std::unique_lock<std::mutex>& lock);
   void releaseUnread(std::uint64_t from, std::uint64_t to);
 
@@ -59,6 +61,7 @@ class ReadTracker {
   std::size_t waiters_ = 0;
   std::uint64_t stalls_ = 0;
   std::vector<std::uint64_t> offsets_;  // each run's last reported offset
+  std::vector<std::uint64_t> keeps_;    // and where the bytes it still reads begin
   std::vector<bool> stalled_;           // not waited for until it moves forward
 };
 

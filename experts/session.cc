@@ -227,6 +227,7 @@ class RunContext {
   std::shared_ptr<ReadTracker> reads_;  // shared with the other runs (and outlives a hung one)
   std::size_t readSlot_;
   std::uint64_t lastReadReport_ = 0;     // the file offset last reported to reads_
+  std::uint64_t lastKeepReport_ = 0;     // and the offset the run keeps from
   std::uint64_t retained_ = UINT64_MAX;  // offset of the first frame the run retains
 
   // Frame access state.
@@ -392,13 +393,16 @@ std::uint32_t RunContext::getFrame(std::uint32_t direction, std::uint32_t flags,
   return WARDEN_OK;
 }
 
-// The run read at `offset`: what it reads from is the lower of that and what it retains.
+// The run read at `offset`, and keeps what it retains.
 void RunContext::reportRead(std::uint64_t offset) {
-  offset = std::min(offset, retained_);
-  if (offset >= lastReadReport_ + ReadTracker::kReportEvery ||
-      offset + ReadTracker::kReportEvery <= lastReadReport_) {
-    reads_->moved(readSlot_, offset);
+  const std::uint64_t keep = std::min(offset, retained_);
+  auto far = [](std::uint64_t a, std::uint64_t b) {
+    return a >= b + ReadTracker::kReportEvery || a + ReadTracker::kReportEvery <= b;
+  };
+  if (far(offset, lastReadReport_) || far(keep, lastKeepReport_)) {
+    reads_->moved(readSlot_, offset, keep);
     lastReadReport_ = offset;
+    lastKeepReport_ = keep;
   }
 }
 
