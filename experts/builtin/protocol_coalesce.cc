@@ -84,20 +84,14 @@ class Output {
     return o;
   }
   int fd() const {
-    if (auto* w = std::get_if<capture::PcapngWriter>(&writer_)) return w->fd();
-    if (auto* w = std::get_if<capture::PcapWriter>(&writer_)) return w->fd();
-    return -1;
+    return withWriter(-1, [](const auto& w) { return w.fd(); });
   }
   // Bytes handed to the file, and how many of them its writer thread is done with.
   std::uint64_t bytesWritten() const {
-    if (auto* w = std::get_if<capture::PcapngWriter>(&writer_)) return w->bytesWritten();
-    if (auto* w = std::get_if<capture::PcapWriter>(&writer_)) return w->bytesWritten();
-    return 0;
+    return withWriter(std::uint64_t{0}, [](const auto& w) { return w.bytesWritten(); });
   }
   std::uint64_t bytesDone() const {
-    if (auto* w = std::get_if<capture::PcapngWriter>(&writer_)) return w->bytesDone();
-    if (auto* w = std::get_if<capture::PcapWriter>(&writer_)) return w->bytesDone();
-    return 0;
+    return withWriter(std::uint64_t{0}, [](const auto& w) { return w.bytesDone(); });
   }
   Status write(const std::string& path, std::uint32_t linkType, std::uint32_t interfaceId,
                std::int64_t time, std::uint32_t wireLength, std::span<const std::byte> bytes,
@@ -133,6 +127,14 @@ class Output {
   }
 
  private:
+  // fn(writer), or `none` before the pcap writer exists (it opens at the first frame).
+  template <class T, class Fn>
+  T withWriter(T none, Fn fn) const {
+    if (auto* w = std::get_if<capture::PcapngWriter>(&writer_)) return fn(*w);
+    if (auto* w = std::get_if<capture::PcapWriter>(&writer_)) return fn(*w);
+    return none;
+  }
+
   bool pcapng_ = true;
   std::variant<std::monostate, capture::PcapWriter, capture::PcapngWriter> writer_;
   std::unordered_map<std::uint64_t, std::uint32_t> interfaces_;
