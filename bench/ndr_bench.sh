@@ -6,13 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps="${1:-5}"
-cmake --preset release >/dev/null && cmake --build --preset release --target ndr_bench >/dev/null
-json=$(mktemp)
-trap 'rm -f "$json"' EXIT
-build/release/bench/ndr_bench --benchmark_repetitions="$reps" --benchmark_report_aggregates_only \
-  --benchmark_format=json --benchmark_out="$json" --benchmark_out_format=json >/dev/null
+# shellcheck source=bench/common.sh
+. bench/common.sh
+google_bench ndr_bench "$reps"
 impacket_ms=$(/usr/bin/python3 bench/ndr_impacket.py 10000 3)
-/usr/bin/python3 - "$json" "$impacket_ms" <<'PY'
+/usr/bin/python3 - "$bench_json" "$impacket_ms" <<'PY'
 import json, sys
 rows = {b["run_name"]: b["real_time"] for b in json.load(open(sys.argv[1]))["benchmarks"]
         if b.get("aggregate_name") == "median"}

@@ -7,12 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps="${1:-5}"
-cmake --preset release >/dev/null && cmake --build --preset release --target rpc_bench >/dev/null
-json=$(mktemp)
-trap 'rm -f "$json"' EXIT
-build/release/bench/rpc_bench --benchmark_repetitions="$reps" --benchmark_report_aggregates_only \
-  --benchmark_format=json --benchmark_out="$json" --benchmark_out_format=json >/dev/null
-/usr/bin/python3 - "$json" <<'PY'
+# shellcheck source=bench/common.sh
+. bench/common.sh
+google_bench rpc_bench "$reps"
+/usr/bin/python3 - "$bench_json" <<'PY'
 import json, sys
 rows = {}
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
