@@ -406,11 +406,10 @@ class Coalescer {
   // Writes the slots of frames before `horizon`, in order, and then as many more as it takes to
   // hold no more than hold_ bytes.
   void flush(std::uint64_t horizon) {
-    if (!slots_.empty() && (slots_.front().frame < horizon || held_ > hold_))
-      inFlight_.emplace_back(slots_.front().frame, 0);
-    else
-      return;
-    while (!slots_.empty() && (slots_.front().frame < horizon || held_ > hold_)) {
+    auto due = [&] { return !slots_.empty() && (slots_.front().frame < horizon || held_ > hold_); };
+    if (!due()) return;
+    inFlight_.emplace_back(slots_.front().frame, 0);
+    while (due()) {
       const Slot& s = slots_.front();
       held_ -= s.captured;
       writtenThrough_ = s.frame;
